@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prints the performance numbers: codec micro-benchmarks, `getevents --input` throughput on
+# 100,000 lines, and the exec storm with start-up time (root). Timing lives here, not in tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --workspace --bins --locked
+bin=target/release/tetrascope
+
+echo "== codec micro-benchmarks"
+cargo bench --locked -p tetrascope --bench event_codec -- --noplot 2>/dev/null | grep -E '^[a-z_ /+]+ +time:|thrpt:' || true
+
+echo "== getevents --input, 100,000 lines of the seed events' shape, one core"
+big=$(mktemp)
+trap 'rm -f "$big"' EXIT
+for _ in $(seq 50000); do cat ../shared/fixtures/seed-events.jsonl; done > "$big"
+for fmt in compact json; do
+  start=$(date +%s.%N)
+  taskset -c 0 "$bin" getevents --input "$big" -o "$fmt" > /dev/null
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" -v f="$fmt" 'BEGIN { printf "  -o %-7s %8.0f events/s (%.3f s)\n", f, 100000 / (e - s), e - s }'
+done
+
+if [ "$(id -u)" = 0 ]; then
+  echo "== exec storm and start-up (root)"
+  cargo test --release --locked -p tetrascope-tests --test exec_storm -- --nocapture 2>&1 | grep -E 'start-up|exec storm'
+fi

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what building tetrascope's eBPF probes needs on a Debian machine of our kind.
+# Idempotent: each piece is skipped when already present. Run as root (or with sudo).
+set -euo pipefail
+
+LLVM_VERSION=22
+LLVM_PREFIX=/usr/lib/llvm-${LLVM_VERSION}
+BPF_LINKER_VERSION=0.13.0
+
+say() { printf '[setup] %s\n' "$*"; }
+
+if [ -x "${LLVM_PREFIX}/bin/llvm-config" ] && dpkg -s "libpolly-${LLVM_VERSION}-dev" >/dev/null 2>&1; then
+  say "LLVM ${LLVM_VERSION} present"
+else
+  say "installing LLVM ${LLVM_VERSION} (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "llvm-${LLVM_VERSION}-dev" "libclang-${LLVM_VERSION}-dev" "libpolly-${LLVM_VERSION}-dev" >/dev/null
+fi
+
+# Tools the end-to-end tests drive: a real terminal.
+if ! command -v tmux >/dev/null 2>&1; then
+  say "installing tmux"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
+
+if command -v bpf-linker >/dev/null 2>&1 && bpf-linker --version 2>/dev/null | grep -q "${BPF_LINKER_VERSION}"; then
+  say "bpf-linker ${BPF_LINKER_VERSION} present"
+else
+  say "building bpf-linker ${BPF_LINKER_VERSION} against LLVM ${LLVM_VERSION} (about 3 minutes)"
+  LLVM_PREFIX="${LLVM_PREFIX}" cargo install bpf-linker --version "${BPF_LINKER_VERSION}" \
+    --locked --no-default-features --features "llvm-${LLVM_VERSION}"
+fi
+
+# The probes build with the toolchain whose LLVM matches bpf-linker's (see tui/build.rs).
+PROBE_TOOLCHAIN=1.95.0
+if rustup component list --toolchain "${PROBE_TOOLCHAIN}" --installed 2>/dev/null | grep -q '^rust-src'; then
+  say "rust-src (${PROBE_TOOLCHAIN}) present"
+else
+  say "adding rust-src to the ${PROBE_TOOLCHAIN} toolchain"
+  rustup toolchain install "${PROBE_TOOLCHAIN}" --profile minimal
+  rustup component add rust-src --toolchain "${PROBE_TOOLCHAIN}"
+fi
+say "done"

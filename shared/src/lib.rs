@@ -1,0 +1,11 @@
+//! Records and configuration shared by tetrascope's eBPF probes and its userspace.
+//!
+//! Everything here is `#[repr(C)]` and plain data: the probes write these records into the ring
+//! buffer, userspace reads them back byte for byte. The `user` feature adds `aya::Pod` impls.
+#![no_std]
+
+mod offsets;
+mod records;
+
+pub use offsets::{NS_SLOTS, Offsets, TracepointFields};
+pub use records::*;

@@ -1,0 +1,154 @@
+//! Helpers shared by the integration tests: the built binary, root checks, live captures.
+#![allow(dead_code)] // each test file uses its own subset
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    thread,
+    time::Duration,
+};
+
+use serde_json::Value;
+
+/// The `tetrascope` binary of this build (target/<profile>/tetrascope, beside our deps dir).
+pub fn tetrascope_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("tetrascope");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --workspace --bins` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// The team folder beside the repository.
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+}
+
+/// Live tests load eBPF programs: they need root. They fail, loudly, without it, unless the
+/// caller opts out with TETRASCOPE_SKIP_ROOT_TESTS=1 (returns false then).
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var_os("TETRASCOPE_SKIP_ROOT_TESTS").is_some() {
+        eprintln!("not root and TETRASCOPE_SKIP_ROOT_TESTS set: skipping a live test");
+        return false;
+    }
+    panic!("live probe tests need root (set TETRASCOPE_SKIP_ROOT_TESTS=1 to skip them)");
+}
+
+/// A running `tetrascope getevents -o json` on the live probes.
+pub struct LiveCapture {
+    child: Child,
+    stdout: thread::JoinHandle<Vec<String>>,
+    stderr_lines: mpsc::Receiver<String>,
+    pub startup_line: String,
+}
+
+impl LiveCapture {
+    /// Starts the capture and waits until the probes are attached.
+    pub fn start(extra_args: &[&str]) -> Self {
+        let mut child = Command::new(tetrascope_bin())
+            .args(["getevents", "-o", "json"])
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tetrascope");
+        let mut out = child.stdout.take().unwrap();
+        let stdout = thread::spawn(move || {
+            let mut text = String::new();
+            out.read_to_string(&mut text).expect("read stdout");
+            text.lines().map(str::to_string).collect()
+        });
+        let (tx, stderr_lines) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let startup_line = loop {
+            match stderr_lines.recv_timeout(Duration::from_secs(120)) {
+                Ok(line) if line.contains("probes attached") => break line,
+                Ok(_) => continue,
+                Err(e) => {
+                    let _ = child.kill();
+                    let status = child.wait();
+                    panic!("tetrascope did not attach its probes ({e}); exit: {status:?}");
+                }
+            }
+        };
+        Self {
+            child,
+            stdout,
+            stderr_lines,
+            startup_line,
+        }
+    }
+
+    /// Stops it with SIGTERM and returns the events it printed and the rest of its stderr.
+    pub fn stop(mut self) -> (Vec<Value>, String) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().expect("wait tetrascope");
+        let lines = self.stdout.join().expect("stdout reader");
+        let stderr: Vec<String> = self.stderr_lines.try_iter().collect();
+        assert!(
+            status.success(),
+            "tetrascope exited with {status}: {stderr:?}"
+        );
+        let events = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l}: {e}")))
+            .collect();
+        (events, stderr.join("\n"))
+    }
+}
+
+/// The exec events (the `process_exec` object of each).
+pub fn execs(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter_map(|e| e.get("process_exec"))
+        .collect()
+}
+
+pub fn exits(events: &[Value]) -> Vec<&Value> {
+    events
+        .iter()
+        .filter_map(|e| e.get("process_exit"))
+        .collect()
+}
+
+/// `(node, ktime, pid)` decoded from an exec_id.
+pub fn decode_exec_id(exec_id: &str) -> (String, u64, u32) {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(exec_id)
+        .expect("exec_id is base64");
+    let text = String::from_utf8(raw).expect("exec_id is text");
+    let mut parts = text.rsplitn(3, ':');
+    let pid = parts.next().unwrap().parse().unwrap();
+    let ktime = parts.next().unwrap().parse().unwrap();
+    (parts.next().unwrap().to_string(), ktime, pid)
+}
+
+/// A fresh directory for a test's processes to run in, so their events are easy to pick out.
+pub fn marker_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tetrascope-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.canonicalize().unwrap()
+}

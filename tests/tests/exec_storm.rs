@@ -1,0 +1,61 @@
+//! Load: 5,000 execs as fast as the machine allows while `getevents` runs. Every exec and exit
+//! must arrive and the kernel must lose nothing. Prints the rates it saw (not asserted).
+mod common;
+
+use std::{collections::HashSet, process::Command, thread, time::Instant};
+
+use common::{LiveCapture, execs, exits, require_root};
+
+const THREADS: usize = 4;
+const PER_THREAD: usize = 1250;
+
+#[test]
+fn exec_storm_delivers_every_event() {
+    if !require_root() {
+        return;
+    }
+    let capture = LiveCapture::start(&["-e", "PROCESS_EXEC,PROCESS_EXIT"]);
+    println!("start-up: {}", capture.startup_line);
+    let started = Instant::now();
+    let spawners: Vec<_> = (0..THREADS)
+        .map(|_| {
+            thread::spawn(|| {
+                (0..PER_THREAD)
+                    .map(|_| Command::new("/bin/true").status().unwrap().success())
+                    .filter(|ok| *ok)
+                    .count()
+            })
+        })
+        .collect();
+    let spawned: usize = spawners.into_iter().map(|t| t.join().unwrap()).sum();
+    let elapsed = started.elapsed();
+    let (events, stderr) = capture.stop();
+
+    let me = u64::from(std::process::id());
+    let ours: HashSet<u64> = execs(&events)
+        .iter()
+        .filter(|e| {
+            e["process"]["binary"] == "/bin/true" && e["parent"]["pid"].as_u64() == Some(me)
+        })
+        .filter_map(|e| e["process"]["pid"].as_u64())
+        .collect();
+    let exited = exits(&events)
+        .iter()
+        .filter(|e| {
+            e["process"]["pid"]
+                .as_u64()
+                .is_some_and(|p| ours.contains(&p))
+        })
+        .count();
+    println!(
+        "exec storm: {spawned} execs in {:.2} s ({:.0} exec/s); received {} execs and {exited} exits; {}",
+        elapsed.as_secs_f64(),
+        spawned as f64 / elapsed.as_secs_f64(),
+        ours.len(),
+        stderr.lines().last().unwrap_or_default()
+    );
+    assert_eq!(spawned, THREADS * PER_THREAD);
+    assert_eq!(ours.len(), spawned, "every exec arrives");
+    assert_eq!(exited, spawned, "every exit arrives");
+    assert!(stderr.contains("lost in kernel: 0,"), "{stderr}");
+}

@@ -1,0 +1,46 @@
+//! The command line: `tetrascope [COMMAND]`.
+mod getevents;
+mod node;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use getevents::GetEventsArgs;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tetrascope",
+    version,
+    about = "Runtime security observability and enforcement in the terminal, in the style of Cilium Tetragon"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print events as Tetragon's `tetra getevents` does: live from this host's probes (root),
+    /// or from a file of Tetragon JSON lines
+    #[command(name = "getevents")]
+    GetEvents(GetEventsArgs),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::GetEvents(args)) => getevents::run(args),
+        None => {
+            println!(
+                "tetrascope {}: the interactive UI is not built yet.\n\
+                 Available now:\n  \
+                 tetrascope getevents            live process events from this host (root)\n  \
+                 tetrascope getevents --input F  events from a Tetragon JSON export or recording\n\
+                 See `tetrascope --help`.",
+                env!("CARGO_PKG_VERSION")
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The event model: Tetragon's `GetEventsResponse` as Rust types, its JSON export format
+//! (read and written), tetra's compact one-line format, and `Filter`-like event matching.
+
+pub mod args;
+mod compact;
+mod compact_kprobe;
+mod credentials;
+mod enums;
+mod event_type;
+mod events;
+mod filter;
+mod json;
+mod lifecycle;
+mod merge;
+mod pod;
+mod probes;
+mod process;
+mod protojson;
+pub mod quote;
+pub mod syscalls;
+mod timestamp;
+
+pub use compact::CompactEncoder;
+pub use compact_kprobe::strip_syscall_prefix;
+pub use credentials::{Capabilities, Namespace, Namespaces, ProcessCredentials, UserNamespace};
+pub use enums::{CAPABILITIES, KPROBE_ACTIONS, PRIVILEGES_CHANGED, SECURE_BITS, THROTTLE_TYPES};
+pub use event_type::{EventType, UnknownEventTypeName};
+pub use events::{Event, EventBody, RateLimitInfo, Test};
+pub use filter::EventFilter;
+pub use json::{DecodeError, decode_json_line, encode_json};
+pub use lifecycle::{ProcessExec, ProcessExit, ProcessLoader, ProcessThrottle};
+pub use pod::{Container, Image, Pod, SecurityContext};
+pub use probes::{ProcessKprobe, ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt};
+pub use process::{BinaryProperties, EnvVar, FileProperties, InodeProperties, Process, UserRecord};
+pub use timestamp::{Fraction, Timestamp, TimestampError};

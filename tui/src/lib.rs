@@ -1,0 +1,9 @@
+//! tetrascope: runtime security observability and enforcement, in the style of Cilium Tetragon.
+//!
+//! Every source (the local sensor, a recording) yields the same [`event::Event`] stream; the
+//! printers and the UI consume it.
+pub mod cli;
+pub mod event;
+pub mod model;
+pub mod sensor;
+pub mod source;

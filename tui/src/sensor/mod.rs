@@ -1,0 +1,161 @@
+//! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
+mod btf_offsets;
+mod image;
+pub mod procfs;
+mod records;
+mod tracefs;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{MapData, PerCpuArray, RingBuf},
+    programs::TracePoint,
+};
+use tokio::io::unix::AsyncFd;
+
+pub use image::{ProcessImage, ProcessOrigin};
+pub use records::{DecodeError, SensorRecord, decode};
+
+/// The probes object, built by tui/build.rs.
+#[cfg(feature = "probes")]
+static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tetrascope-probes"));
+#[cfg(not(feature = "probes"))]
+static PROBES: &[u8] = &[];
+
+/// The tracepoints and the programs serving them.
+const TRACEPOINTS: [(&str, &str); 3] = [
+    ("sched", "sched_process_exec"),
+    ("task", "task_newtask"),
+    ("sched", "sched_process_exit"),
+];
+
+/// The reader also drains on this interval: the probes wake it only once the ring is an eighth
+/// full, so that a quiet system still sees its events promptly.
+pub const DRAIN_INTERVAL: Duration = Duration::from_millis(50);
+
+/// What start-up did and how long it took.
+#[derive(Clone, Debug)]
+pub struct StartupReport {
+    pub tracefs_mounted: bool,
+    pub btf: Duration,
+    pub load: Duration,
+    pub attach: Duration,
+    pub total: Duration,
+}
+
+impl std::fmt::Display for StartupReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        write!(
+            f,
+            "probes attached in {:.1} ms (BTF offsets {:.1} ms, load and verify {:.1} ms, attach {:.1} ms)",
+            ms(self.total),
+            ms(self.btf),
+            ms(self.load),
+            ms(self.attach)
+        )
+    }
+}
+
+pub struct Sensor {
+    // Owns the programs: dropping it detaches them.
+    _ebpf: Ebpf,
+    ring: AsyncFd<RingBuf<MapData>>,
+    lost: PerCpuArray<MapData, u64>,
+    malformed: u64,
+}
+
+impl Sensor {
+    /// Mounts tracefs if needed, resolves offsets, loads and attaches the probes. Needs root.
+    pub fn start() -> Result<(Self, StartupReport)> {
+        if PROBES.is_empty() {
+            return Err(anyhow!(
+                "this tetrascope was built without its probes (feature `probes` off or AYA_BUILD_SKIP set)"
+            ));
+        }
+        let started = Instant::now();
+        let tracefs_mounted = tracefs::ensure_mounted()?;
+        let offsets = btf_offsets::resolve(btf_offsets::VMLINUX_BTF)?;
+        let fields = tracefs::tracepoint_fields()?;
+        let btf = started.elapsed();
+
+        let mut ebpf = EbpfLoader::new()
+            .override_global("OFFSETS", &offsets, true)
+            .override_global("TP_FIELDS", &fields, true)
+            .load(PROBES)
+            .context("loading the probes (are you root?)")?;
+        let loaded = started.elapsed();
+        for (category, name) in TRACEPOINTS {
+            let program: &mut TracePoint = ebpf
+                .program_mut(name)
+                .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
+                .try_into()?;
+            program
+                .load()
+                .with_context(|| format!("verifying {name}"))?;
+            program
+                .attach(category, name)
+                .with_context(|| format!("attaching {category}:{name}"))?;
+        }
+        let attached = started.elapsed();
+
+        let ring = RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?;
+        // SAFETY: the ring buffer owns its fd for as long as the AsyncFd holds it.
+        let ring = unsafe { AsyncFd::register(ring) }.map_err(|e| {
+            anyhow!(
+                "registering the ring buffer with tokio: {}",
+                e.into_parts().1
+            )
+        })?;
+        let lost = PerCpuArray::try_from(ebpf.take_map("LOST").context("map LOST")?)?;
+        let report = StartupReport {
+            tracefs_mounted,
+            btf,
+            load: loaded - btf,
+            attach: attached - loaded,
+            total: attached,
+        };
+        let sensor = Self {
+            _ebpf: ebpf,
+            ring,
+            lost,
+            malformed: 0,
+        };
+        Ok((sensor, report))
+    }
+
+    /// Waits until the probes signal data or `DRAIN_INTERVAL` passes, then drains the ring.
+    pub async fn next_batch(&mut self, out: &mut Vec<SensorRecord>) -> Result<()> {
+        if let Ok(guard) = tokio::time::timeout(DRAIN_INTERVAL, self.ring.readable_mut()).await {
+            guard?.clear_ready();
+        }
+        self.drain(out);
+        Ok(())
+    }
+
+    /// Reads every record waiting in the ring, without blocking.
+    pub fn drain(&mut self, out: &mut Vec<SensorRecord>) {
+        let ring = self.ring.get_mut();
+        while let Some(item) = ring.next() {
+            match decode(&item) {
+                Ok(record) => out.push(record),
+                Err(_) => self.malformed += 1,
+            }
+        }
+    }
+
+    /// Records the probes could not reserve because the ring was full, summed over CPUs.
+    pub fn lost(&self) -> u64 {
+        self.lost
+            .get(&0, 0)
+            .map(|per_cpu| per_cpu.iter().sum())
+            .unwrap_or(0)
+    }
+
+    /// Records the reader could not decode.
+    pub fn malformed(&self) -> u64 {
+        self.malformed
+    }
+}

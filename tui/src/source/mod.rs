@@ -1,0 +1,3 @@
+//! Where events come from: the local probes, or a file of Tetragon JSON lines.
+pub mod file;
+pub mod local;
