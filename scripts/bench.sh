@@ -7,7 +7,7 @@ cargo build --release --workspace --bins --locked
 bin=target/release/tetrascope
 
 echo "== codec micro-benchmarks"
-cargo bench --locked -p tetrascope --bench event_codec -- --noplot 2>/dev/null | grep -E '^[a-z_ /+]+ +time:|thrpt:' || true
+cargo bench --locked -p tetrascope --bench event_codec -- --noplot 2>/dev/null | grep -E '^event_codec|time:|thrpt:' | grep -v '%' || true
 
 echo "== getevents --input, 100,000 lines of the seed events' shape, one core"
 big=$(mktemp)

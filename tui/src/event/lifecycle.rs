@@ -125,21 +125,7 @@ pub struct ProcessThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn process(binary: &str) -> Option<Process> {
-        Some(Process {
-            binary: binary.into(),
-            ..Process::default()
-        })
-    }
-
-    /// Writes `message` and reads it back: both sides must agree on every field name.
-    fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(
-        message: T,
-    ) {
-        let json = serde_json::to_string(&message).unwrap();
-        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), message, "{json}");
-    }
+    use crate::event::test_support::{process, round_trip};
 
     #[test]
     fn every_field_round_trips() {

@@ -18,6 +18,8 @@ mod process;
 mod protojson;
 pub mod quote;
 pub mod syscalls;
+#[cfg(test)]
+mod test_support;
 mod timestamp;
 
 pub use compact::CompactEncoder;

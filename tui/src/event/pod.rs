@@ -118,27 +118,7 @@ mod tests {
 
     #[test]
     fn every_field_round_trips() {
-        let pod = Pod {
-            namespace: "default".into(),
-            name: "web".into(),
-            uid: "1234".into(),
-            container: Some(Container {
-                id: "containerd://abc".into(),
-                name: "web".into(),
-                image: Some(Image {
-                    id: "docker.io/x@sha256:1".into(),
-                    name: "docker.io/x:1".into(),
-                }),
-                start_time: Some(Timestamp::default()),
-                pid: Some(0),
-                maybe_exec_probe: true,
-                security_context: Some(SecurityContext { privileged: true }),
-            }),
-            pod_labels: BTreeMap::from([("app".into(), "web".into())]),
-            workload: "web".into(),
-            workload_kind: "Deployment".into(),
-            pod_annotations: BTreeMap::from([("a".into(), "b".into())]),
-        };
+        let pod = crate::event::test_support::full_pod(0);
         let json = serde_json::to_string(&pod).unwrap();
         assert_eq!(serde_json::from_str::<Pod>(&json).unwrap(), pod, "{json}");
     }

@@ -295,25 +295,10 @@ deserialize_by_merge!(
 
 #[cfg(test)]
 mod tests {
-    use serde::Deserialize;
+    use crate::event::test_support::{process, round_trip};
     use serde_json::json;
 
     use super::*;
-
-    fn process(binary: &str) -> Option<Process> {
-        Some(Process {
-            binary: binary.into(),
-            ..Process::default()
-        })
-    }
-
-    /// Writes `message` and reads it back: both sides must agree on every field name.
-    fn round_trip<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug>(
-        message: T,
-    ) {
-        let json = serde_json::to_string(&message).unwrap();
-        assert_eq!(serde_json::from_str::<T>(&json).unwrap(), message, "{json}");
-    }
 
     #[test]
     fn every_field_round_trips() {

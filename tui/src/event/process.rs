@@ -178,10 +178,9 @@ pub struct EnvVar {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
-    use crate::event::{Container, Image, Namespace, SecurityContext, UserNamespace};
+    use crate::event::{Namespace, UserNamespace};
 
     #[test]
     fn camel_case_names_nulls_and_unknown_fields() {
@@ -232,27 +231,7 @@ mod tests {
                 nanos: 1,
             }),
             auid: Some(4294967295),
-            pod: Some(Pod {
-                namespace: "default".into(),
-                name: "web".into(),
-                uid: "1234".into(),
-                container: Some(Container {
-                    id: "containerd://abc".into(),
-                    name: "web".into(),
-                    image: Some(Image {
-                        id: "docker.io/x@sha256:1".into(),
-                        name: "docker.io/x:1".into(),
-                    }),
-                    start_time: Some(Timestamp::default()),
-                    pid: Some(1),
-                    maybe_exec_probe: true,
-                    security_context: Some(SecurityContext { privileged: true }),
-                }),
-                pod_labels: BTreeMap::from([("app".into(), "web".into())]),
-                workload: "web".into(),
-                workload_kind: "Deployment".into(),
-                pod_annotations: BTreeMap::from([("a".into(), "b".into())]),
-            }),
+            pod: Some(crate::event::test_support::full_pod(1)),
             docker: "abc".into(),
             parent_exec_id: "a2luZDoxOjE=".into(),
             refcnt: 3,
