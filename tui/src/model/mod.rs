@@ -3,9 +3,11 @@ mod clock;
 mod exec_id;
 mod flags;
 mod process_table;
+mod process_view;
 mod signals;
 
 pub use clock::BootClock;
 pub use exec_id::exec_id;
 pub use process_table::{ModelStats, ProcessTable};
+pub use process_view::ProcessView;
 pub use signals::signal_name;
