@@ -5,5 +5,6 @@
 pub mod cli;
 pub mod event;
 pub mod model;
+pub mod record;
 pub mod sensor;
 pub mod source;

@@ -47,6 +47,31 @@ pub fn require_root() -> bool {
     panic!("live probe tests need root (set TETRASCOPE_SKIP_ROOT_TESTS=1 to skip them)");
 }
 
+/// Waits until a spawned tetrascope (stderr piped) has attached its probes; its stderr keeps
+/// being drained in the background so that it never blocks on it.
+pub fn wait_for_attach(child: &mut Child) -> String {
+    let (tx, rx) = mpsc::channel();
+    let err = child.stderr.take().expect("stderr piped");
+    thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) if line.contains("probes attached") => return line,
+            Ok(_) => continue,
+            Err(e) => {
+                let _ = child.kill();
+                panic!(
+                    "tetrascope did not attach its probes ({e}); exit: {:?}",
+                    child.wait()
+                );
+            }
+        }
+    }
+}
+
 /// A running `tetrascope getevents -o json` on the live probes.
 pub struct LiveCapture {
     child: Child,

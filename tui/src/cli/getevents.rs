@@ -1,18 +1,24 @@
 //! `tetrascope getevents`: Tetragon's `tetra getevents`, on our own probes or on a file.
 use std::{
-    fs::File,
     io::{self, BufRead, BufReader, IsTerminal, Write},
+    path::{Path, PathBuf},
     process::ExitCode,
 };
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use tokio::signal::unix::{SignalKind, signal};
 
-use super::node::node_name;
+use super::{
+    live::{self, LiveRecording},
+    node::node_name,
+};
 use crate::{
     event::{CompactEncoder, Event, EventFilter, EventType, encode_json},
-    source::{file::JsonLines, local::LocalSource},
+    record::{OpenError, ReadItem, Recording},
+    source::{
+        file::JsonLines,
+        replay::{ReplayOptions, ReplaySource},
+    },
 };
 
 #[derive(Args, Debug)]
@@ -54,6 +60,15 @@ pub struct GetEventsArgs {
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
+    /// Also record the live events (every event, before the filters) to FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "input")]
+    pub record: Option<PathBuf>,
+    /// With --input FILE: reproduce the original timing between events
+    #[arg(long, requires = "input")]
+    pub replay_timing: bool,
+    /// With --replay-timing: play faster (2) or slower (0.5) than recorded
+    #[arg(long, default_value_t = 1.0, requires = "replay_timing")]
+    pub speed: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -93,7 +108,20 @@ fn run_inner(args: &GetEventsArgs) -> Result<ExitCode> {
     .context("invalid filter")?;
     let printer = Printer::new(args);
     match args.input.as_deref() {
-        Some(path) => print_file(path, &filter, printer),
+        Some(path) => {
+            let mut input = FileInput {
+                path,
+                filter: &filter,
+                printer,
+                skipped: 0,
+            };
+            if args.replay_timing {
+                input.replay(args.speed)?;
+            } else {
+                input.read()?;
+            }
+            input.finish()
+        }
         None => print_live(args, &filter, printer),
     }
 }
@@ -133,34 +161,112 @@ impl Printer {
     }
 }
 
-fn print_file(path: &str, filter: &EventFilter, mut printer: Printer) -> Result<ExitCode> {
-    let reader: Box<dyn BufRead> = if path == "-" {
-        Box::new(BufReader::with_capacity(1 << 16, io::stdin()))
-    } else {
-        let file = File::open(path).with_context(|| format!("opening {path}"))?;
-        Box::new(BufReader::with_capacity(1 << 16, file))
-    };
-    let mut lines = JsonLines::new(reader);
-    let mut skipped = 0u64;
-    while let Some(next) = lines
-        .next_event()
-        .with_context(|| format!("reading {path}"))?
-    {
-        match next {
-            Ok(event) if filter.matches(&event) => printer.print(&event)?,
-            Ok(_) => {}
-            Err(bad) => {
-                skipped += 1;
-                eprintln!("tetrascope: {path}:{}: skipped: {}", bad.number, bad.error);
+/// Events read from a file or stdin, printed through the filter; bad lines counted.
+struct FileInput<'a> {
+    path: &'a str,
+    filter: &'a EventFilter,
+    printer: Printer,
+    skipped: u64,
+}
+
+impl FileInput<'_> {
+    /// As fast as it reads: stdin line by line, a file as a recording (plain or zstd).
+    fn read(&mut self) -> Result<()> {
+        if self.path == "-" {
+            let stdin: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 16, io::stdin()));
+            let mut lines = JsonLines::new(stdin);
+            while let Some(item) = lines.next_item().context("reading stdin")? {
+                self.handle(item)?;
             }
+            return Ok(());
         }
+        let recording = open_recording(Path::new(self.path))?;
+        let mut events = recording
+            .events()
+            .with_context(|| format!("reading {}", self.path))?;
+        while let Some(item) = events
+            .next_item()
+            .with_context(|| format!("reading {}", self.path))?
+        {
+            self.handle(item)?;
+        }
+        Ok(())
     }
-    printer.out.flush()?;
-    if skipped > 0 {
-        eprintln!("tetrascope: {skipped} line(s) of {path} skipped");
-        return Ok(ExitCode::from(SKIPPED_LINES));
+
+    /// With the original timing between events, scaled by `speed`.
+    fn replay(&mut self, speed: f64) -> Result<()> {
+        if self.path == "-" {
+            bail!("--replay-timing needs a file, not stdin");
+        }
+        if !(speed.is_finite() && speed > 0.0) {
+            bail!("--speed must be a positive number, not {speed}");
+        }
+        let options = ReplayOptions {
+            speed: Some(speed),
+            paused: false,
+        };
+        let mut source = ReplaySource::open(Path::new(self.path), options)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        runtime.block_on(async {
+            while let Some(item) = source
+                .next()
+                .await
+                .with_context(|| format!("reading {}", self.path))?
+            {
+                self.handle(item)?;
+                // Each event goes out when it is due, not when the buffer fills.
+                self.printer.out.flush()?;
+            }
+            Ok(())
+        })
     }
-    Ok(ExitCode::SUCCESS)
+
+    fn handle(&mut self, item: ReadItem) -> Result<()> {
+        match item {
+            ReadItem::Event(event) if self.filter.matches(&event) => self.printer.print(&event)?,
+            ReadItem::Event(_) => {}
+            ReadItem::Bad(bad) => {
+                self.skipped += 1;
+                eprintln!(
+                    "tetrascope: {}:{}: skipped: {}",
+                    self.path, bad.number, bad.error
+                );
+            }
+            ReadItem::TornTail { line, bytes } => eprintln!(
+                "tetrascope: {}: torn last line {line} ({bytes} bytes), ignored",
+                self.path
+            ),
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ExitCode> {
+        self.printer.out.flush()?;
+        if self.skipped > 0 {
+            eprintln!(
+                "tetrascope: {} line(s) of {} skipped",
+                self.skipped, self.path
+            );
+            return Ok(ExitCode::from(SKIPPED_LINES));
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// Opens a recording for its events; a damaged or newer sidecar is only worth a warning here.
+fn open_recording(path: &Path) -> Result<Recording> {
+    Ok(match Recording::open(path) {
+        Err(e @ (OpenError::BadSidecar(..) | OpenError::UnsupportedVersion { .. })) => {
+            eprintln!(
+                "tetrascope: {e}; reading the events of {} only",
+                path.display()
+            );
+            Recording::open_events_only(path)?
+        }
+        opened => opened?,
+    })
 }
 
 fn print_live(
@@ -168,54 +274,37 @@ fn print_live(
     filter: &EventFilter,
     mut printer: Printer,
 ) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        // Handlers first: a stop request that comes as soon as start-up is reported must still
-        // end in a clean drain, not in the default action.
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut terminate = signal(SignalKind::terminate())?;
-        let (mut source, report, seeded) = LocalSource::start(node_name(args.node_name.clone()))?;
-        if report.tracefs_mounted {
-            eprintln!("tetrascope: mounted tracefs at /sys/kernel/tracing");
+    let node = node_name(args.node_name.clone());
+    let mut recording = match &args.record {
+        Some(path) => Some(LiveRecording::create(path, &node)?),
+        None => None,
+    };
+    let mut printed = 0u64;
+    let counters = live::run(node, None, |events, counters| {
+        if let Some(recording) = recording.as_mut() {
+            recording.record(events, counters)?;
         }
-        eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
-        let mut events = Vec::new();
-        let mut printed = 0u64;
-        loop {
-            tokio::select! {
-                _ = interrupt.recv() => break,
-                _ = terminate.recv() => break,
-                batch = source.next_batch(&mut events) => batch?,
+        for event in events.drain(..) {
+            if filter.matches(&event) {
+                printer.print(&event)?;
+                printed += 1;
             }
-            printed += print_batch(&mut printer, filter, &mut events)?;
         }
-        source.drain(&mut events);
-        printed += print_batch(&mut printer, filter, &mut events)?;
-        let counters = source.counters();
+        printer.out.flush()?;
+        Ok(())
+    })?;
+    if let Some(recording) = recording {
+        let summary = recording.finish()?;
         eprintln!(
-            "tetrascope: {printed} events printed; lost in kernel: {}, undecodable: {}, exits of unknown processes: {}",
-            counters.kernel_lost, counters.malformed, counters.model.unknown_exits
+            "tetrascope: recorded {} events ({} bytes)",
+            summary.events, summary.bytes
         );
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-fn print_batch(
-    printer: &mut Printer,
-    filter: &EventFilter,
-    events: &mut Vec<Event>,
-) -> Result<u64> {
-    let mut printed = 0;
-    for event in events.drain(..) {
-        if filter.matches(&event) {
-            printer.print(&event)?;
-            printed += 1;
-        }
     }
-    printer.out.flush()?;
-    Ok(printed)
+    eprintln!(
+        "tetrascope: {printed} events printed; lost in kernel: {}, undecodable: {}, exits of unknown processes: {}",
+        counters.kernel_lost, counters.malformed, counters.model.unknown_exits
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

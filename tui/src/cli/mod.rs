@@ -1,6 +1,8 @@
 //! The command line: `tetrascope [COMMAND]`.
 mod getevents;
+mod live;
 mod node;
+mod record;
 
 use std::process::ExitCode;
 
@@ -25,18 +27,23 @@ pub enum Command {
     /// or from a file of Tetragon JSON lines
     #[command(name = "getevents")]
     GetEvents(GetEventsArgs),
+    /// Record this host's live events to a file (root); replay it with
+    /// `getevents --input FILE [--replay-timing]`, on any machine, without root
+    Record(record::RecordArgs),
 }
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::GetEvents(args)) => getevents::run(args),
+        Some(Command::Record(args)) => record::run(args),
         None => {
             println!(
                 "tetrascope {}: the interactive UI is not built yet.\n\
                  Available now:\n  \
                  tetrascope getevents            live process events from this host (root)\n  \
-                 tetrascope getevents --input F  events from a Tetragon JSON export or recording\n\
+                 tetrascope getevents --input F  events from a Tetragon JSON export or recording\n  \
+                 tetrascope record -o F          record this host's events to a file (root)\n\
                  See `tetrascope --help`.",
                 env!("CARGO_PKG_VERSION")
             );

@@ -1,0 +1,200 @@
+//! The replay source: a recording (or a Tetragon export file) played back with its original
+//! timing, scaled by a speed, with pause, single steps and seeking through the checkpoints.
+use std::{
+    io,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+use crate::{
+    event::{Event, Timestamp},
+    model::ProcessView,
+    record::{Checkpoint, EventReader, OpenError, ReadItem, Recording},
+};
+
+/// How a replay starts.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayOptions {
+    /// Multiplier of the original pace; `None` plays as fast as the reader goes.
+    pub speed: Option<f64>,
+    pub paused: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        Self {
+            speed: Some(1.0),
+            paused: false,
+        }
+    }
+}
+
+pub struct ReplaySource {
+    recording: Recording,
+    reader: EventReader,
+    view: ProcessView,
+    options: ReplayOptions,
+    /// An event read but not yet due.
+    pending: Option<Event>,
+    /// The wall instant at which events of time `.1` are due; re-set on pause, speed and seek.
+    anchor: Option<(Instant, Timestamp)>,
+}
+
+impl ReplaySource {
+    pub fn open(path: &Path, options: ReplayOptions) -> Result<Self, OpenError> {
+        let recording = Recording::open(path)?;
+        let reader = recording
+            .events()
+            .map_err(|e| OpenError::Io(e, path.to_path_buf()))?;
+        Ok(Self {
+            recording,
+            reader,
+            view: ProcessView::new(),
+            options,
+            pending: None,
+            anchor: None,
+        })
+    }
+
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    /// The living processes as of the last event returned.
+    pub fn view(&self) -> &ProcessView {
+        &self.view
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.options.paused
+    }
+
+    pub fn speed(&self) -> Option<f64> {
+        self.options.speed
+    }
+
+    /// Events returned so far, counted from the start of the recording.
+    pub fn position(&self) -> u64 {
+        self.reader.events_read() - u64::from(self.pending.is_some())
+    }
+
+    pub fn pause(&mut self) {
+        self.options.paused = true;
+    }
+
+    pub fn resume(&mut self) {
+        self.options.paused = false;
+        self.anchor = None; // no burst to catch up the paused time
+    }
+
+    pub fn set_speed(&mut self, speed: Option<f64>) {
+        self.options.speed = speed.filter(|s| *s > 0.0);
+        self.anchor = None;
+    }
+
+    /// The next item when it is due; waits forever while paused. Cancel-safe: an event waiting
+    /// for its time stays pending in `self`.
+    pub async fn next(&mut self) -> io::Result<Option<ReadItem>> {
+        if self.options.paused {
+            std::future::pending::<()>().await;
+        }
+        if self.pending.is_none() {
+            match self.reader.next_item()? {
+                Some(ReadItem::Event(event)) => self.pending = Some(event),
+                other => return Ok(other),
+            }
+        }
+        if let Some(due) = self.due(self.pending.as_ref().and_then(|e| e.time)) {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        Ok(self.pending.take().map(|event| self.emit(event)))
+    }
+
+    /// The next item at once, whatever the pause state and timing.
+    pub fn step(&mut self) -> io::Result<Option<ReadItem>> {
+        self.anchor = None;
+        if let Some(event) = self.pending.take() {
+            return Ok(Some(self.emit(event)));
+        }
+        Ok(match self.reader.next_item()? {
+            Some(ReadItem::Event(event)) => Some(self.emit(event)),
+            other => other,
+        })
+    }
+
+    fn emit(&mut self, event: Event) -> ReadItem {
+        self.view.apply(&event);
+        ReadItem::Event(event)
+    }
+
+    /// When an event of time `time` is due, or None when it is due now.
+    fn due(&mut self, time: Option<Timestamp>) -> Option<Instant> {
+        let (speed, time) = (self.options.speed?, time?);
+        let (wall, origin) = *self.anchor.get_or_insert((Instant::now(), time));
+        let behind_ns = time.unix_nanos() - origin.unix_nanos();
+        if behind_ns <= 0 {
+            return None;
+        }
+        Some(wall + Duration::from_secs_f64(behind_ns as f64 / 1e9 / speed))
+    }
+
+    /// Moves to the first event at or after `time`: from the nearest checkpoint when the
+    /// recording has them, else from the start.
+    pub fn seek_time(&mut self, time: Timestamp) -> io::Result<()> {
+        let checkpoint = self.recording.checkpoint_at_or_before_time(time).cloned();
+        self.restart_at(checkpoint.as_ref())?;
+        self.skip_while(|event, _| event.time.is_some_and(|t| t < time))
+    }
+
+    /// Moves to event number `index` (0-based, counted from the start of the recording).
+    pub fn seek_event(&mut self, index: u64) -> io::Result<()> {
+        let checkpoint = self.recording.checkpoint_at_or_before_event(index).cloned();
+        self.restart_at(checkpoint.as_ref())?;
+        self.skip_while(|_, read| read <= index)
+    }
+
+    /// Moves to a fraction (0..=1) of the recording's events. Without a sidecar summary the
+    /// total is counted by reading the file once.
+    pub fn seek_fraction(&mut self, fraction: f64) -> io::Result<()> {
+        let total = match self.recording.summary.as_ref().map(|s| s.events) {
+            Some(total) => total,
+            None => self.count_events()?,
+        };
+        let index = (fraction.clamp(0.0, 1.0) * total as f64) as u64;
+        self.seek_event(index.min(total))
+    }
+
+    fn count_events(&self) -> io::Result<u64> {
+        let mut reader = self.recording.events()?;
+        while reader.next_item()?.is_some() {}
+        Ok(reader.events_read())
+    }
+
+    fn restart_at(&mut self, checkpoint: Option<&Checkpoint>) -> io::Result<()> {
+        (self.reader, self.view) = match checkpoint {
+            Some(c) => (
+                self.recording.events_from(c)?,
+                ProcessView::restore(c.processes.clone()),
+            ),
+            None => (self.recording.events()?, ProcessView::new()),
+        };
+        self.pending = None;
+        self.anchor = None;
+        Ok(())
+    }
+
+    /// Reads events into the view while `skip(event, events read so far)` holds; the first one
+    /// that fails it becomes pending.
+    fn skip_while(&mut self, skip: impl Fn(&Event, u64) -> bool) -> io::Result<()> {
+        while let Some(item) = self.reader.next_item()? {
+            if let ReadItem::Event(event) = item {
+                if !skip(&event, self.reader.events_read()) {
+                    self.pending = Some(event);
+                    break;
+                }
+                self.view.apply(&event);
+            }
+        }
+        Ok(())
+    }
+}
