@@ -20,7 +20,27 @@ for fmt in compact json; do
   awk -v s="$start" -v e="$end" -v f="$fmt" 'BEGIN { printf "  -o %-7s %8.0f events/s (%.3f s)\n", f, 100000 / (e - s), e - s }'
 done
 
+echo "== recordings: write and read throughput"
+cargo bench --locked -p tetrascope --bench recording -- --noplot 2>/dev/null | grep -E '^recording|thrpt:' | grep -v '%' || true
+
+echo "== seeking to the middle of a 1,000,000-event recording"
+cargo test --release --locked -p tetrascope-tests --test recording seeking -- --nocapture 2>&1 | grep -E '^seek'
+
 if [ "$(id -u)" = 0 ]; then
   echo "== exec storm and start-up (root)"
   cargo test --release --locked -p tetrascope-tests --test exec_storm -- --nocapture 2>&1 | grep -E 'start-up|exec storm'
+
+  echo "== recording an exec storm of 5,000 /bin/true (root)"
+  rec=$(mktemp -d)/storm.jsonl
+  "$bin" record -o "$rec" 2> "$rec.log" &
+  recorder=$!
+  until grep -q 'probes attached' "$rec.log"; do sleep 0.1; done
+  start=$(date +%s.%N)
+  for _ in $(seq 5000); do /bin/true; done
+  end=$(date +%s.%N)
+  kill -TERM "$recorder"; wait "$recorder"
+  tail -n 1 "$rec.log"
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "  storm: %.0f exec/s\n", 5000 / (e - s) }'
+  echo "  /bin/true execs recorded: $(grep -c '"binary":"/bin/true"' "$rec" | tr -d ' ') lines (exec + exit: expect 10000)"
+  rm -rf "$(dirname "$rec")"
 fi

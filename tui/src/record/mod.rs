@@ -18,7 +18,7 @@ mod reader;
 mod writer;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use format::{
     CaptureOptions, Checkpoint, FORMAT_NAME, FORMAT_VERSION, Header, MetaRecord,

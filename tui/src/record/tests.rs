@@ -1,6 +1,5 @@
 //! Recorder → reader on real files in a temporary directory: round trips, checkpoints and
 //! seeking, crash damage (cut files, a recorder killed with SIGKILL), errors.
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,10 +18,10 @@ const SEED: &str = concat!(
 );
 
 /// A directory removed when dropped.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "tetrascope-record-{}-{}",
@@ -33,7 +32,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    fn join(&self, name: &str) -> PathBuf {
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }
@@ -52,7 +51,7 @@ fn seed_events() -> Vec<Event> {
         .collect()
 }
 
-fn at_millis(ms: u64) -> Timestamp {
+pub(crate) fn at_millis(ms: u64) -> Timestamp {
     Timestamp::from_unix_nanos(1_727_750_382_000_000_000 + i128::from(ms) * 1_000_000)
 }
 
@@ -102,7 +101,7 @@ fn synthetic(i: u64) -> Event {
 }
 
 /// The seed events, then `n` synthetic ones.
-fn workload(n: u64) -> Vec<Event> {
+pub(crate) fn workload(n: u64) -> Vec<Event> {
     let mut events = seed_events();
     events.extend((0..n).map(synthetic));
     events
@@ -116,7 +115,7 @@ fn header() -> Header {
     })
 }
 
-fn every(events: u64) -> RecorderOptions {
+pub(crate) fn every(events: u64) -> RecorderOptions {
     RecorderOptions {
         checkpoint_every_events: events,
         checkpoint_interval: Duration::from_secs(3600),
@@ -124,7 +123,7 @@ fn every(events: u64) -> RecorderOptions {
     }
 }
 
-fn record(path: &Path, events: &[Event], options: RecorderOptions) -> Summary {
+pub(crate) fn record(path: &Path, events: &[Event], options: RecorderOptions) -> Summary {
     let mut recorder = Recorder::create(path, header(), options).unwrap();
     for (i, event) in events.iter().enumerate() {
         recorder.set_counter("kernel_lost", i as u64 / 100);
@@ -897,89 +896,4 @@ fn a_recorder_killed_with_sigkill_leaves_a_readable_recording() {
             matches!(items.last(), Some(ReadItem::TornTail { .. }))
         );
     }
-}
-
-/// Throughput and size on seed-shaped events (run in release:
-/// `cargo test --release -p tetrascope --lib record::tests::throughput -- --ignored --nocapture`).
-#[test]
-#[ignore = "a measurement"]
-fn throughput() {
-    const N: u64 = 200_000;
-    let seed = seed_events();
-    // Process k execs (the seed's two pod execs, renumbered), and exits 500 processes later:
-    // an exec storm over some 500 living processes.
-    let exec = |k: u64| {
-        let mut event = seed[(k % 2) as usize].clone();
-        if let EventBody::ProcessExec(exec) = &mut event.body {
-            let process = exec.process.as_mut().unwrap();
-            process.exec_id = format!("a2luZC13b3JrZXIyOjI3OTI5NDExNjY1NzMzMzo{k:08}");
-            process.pid = Some(3_000_000 + k as u32);
-            process.tid = process.pid;
-            process.start_time = Some(at_millis(k));
-        }
-        event
-    };
-    let exit = |k: u64| {
-        let EventBody::ProcessExec(exec) = exec(k).body else {
-            unreachable!()
-        };
-        Event::new(EventBody::ProcessExit(ProcessExit {
-            process: exec.process,
-            parent: exec.parent,
-            status: 0,
-            time: Some(at_millis(k + 500)),
-            ..ProcessExit::default()
-        }))
-    };
-    let events: Vec<Event> = (0..N)
-        .map(|i| {
-            let k = i / 2;
-            let mut event = match (i % 2, k.checked_sub(500)) {
-                (1, Some(old)) => exit(old),
-                (1, None) => exec(N + k),
-                _ => exec(k),
-            };
-            event.node_name = "kind-worker2".into();
-            event.time = Some(at_millis(i));
-            event
-        })
-        .collect();
-    let lines = json_lines(&events);
-    let dir = TempDir::new();
-
-    let start = Instant::now();
-    let mut decoded = 0;
-    for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        decoded += decode_json_line(line).is_ok() as u64;
-    }
-    let decode = N as f64 / start.elapsed().as_secs_f64();
-    assert_eq!(decoded, N);
-    eprintln!("decode_json_line alone: {decode:.0} events/s");
-
-    let mut sizes = BTreeMap::new();
-    for name in ["t.jsonl", "t.jsonl.zst"] {
-        let path = dir.join(name);
-        let start = Instant::now();
-        let summary = record(&path, &events, RecorderOptions::default());
-        let write = N as f64 / start.elapsed().as_secs_f64();
-        let recording = Recording::open(&path).unwrap();
-        let start = Instant::now();
-        let mut reader = recording.events().unwrap();
-        while let Some(item) = reader.next_item().unwrap() {
-            std::hint::black_box(item);
-        }
-        let read = N as f64 / start.elapsed().as_secs_f64();
-        assert_eq!(reader.events_read(), N);
-        sizes.insert(name, summary.bytes);
-        eprintln!(
-            "{name}: write {write:.0} events/s, read {read:.0} events/s, {} bytes, {} checkpoints, sidecar {} bytes",
-            summary.bytes,
-            summary.checkpoints,
-            fs::metadata(sidecar_path(&path)).unwrap().len()
-        );
-    }
-    eprintln!(
-        "zstd size ratio: {:.1}x",
-        sizes["t.jsonl"] as f64 / sizes["t.jsonl.zst"] as f64
-    );
 }

@@ -198,3 +198,111 @@ impl ReplaySource {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::record::tests::{TempDir, at_millis, every, record, workload};
+
+    /// A recording of the seed events and 2,000 synthetic ones (1 ms apart), checkpoints
+    /// every 300 events.
+    fn recorded(dir: &TempDir) -> (std::path::PathBuf, Vec<Event>) {
+        let path = dir.join("replay.jsonl");
+        let events = workload(2_000);
+        record(&path, &events, every(300));
+        (path, events)
+    }
+
+    fn fast() -> ReplayOptions {
+        ReplayOptions {
+            speed: None,
+            paused: false,
+        }
+    }
+
+    fn event_of(item: Option<ReadItem>) -> Event {
+        match item {
+            Some(ReadItem::Event(event)) => event,
+            _ => panic!("expected an event"),
+        }
+    }
+
+    fn view_after(events: &[Event]) -> ProcessView {
+        let mut view = ProcessView::new();
+        events.iter().for_each(|e| view.apply(e));
+        view
+    }
+
+    #[tokio::test]
+    async fn plays_every_event_in_order_and_keeps_the_view() {
+        let dir = TempDir::new();
+        let (path, events) = recorded(&dir);
+        let mut replay = ReplaySource::open(&path, fast()).unwrap();
+        for want in &events {
+            assert_eq!(&event_of(replay.next().await.unwrap()), want);
+        }
+        assert!(replay.next().await.unwrap().is_none());
+        assert_eq!(replay.view(), &view_after(&events));
+    }
+
+    #[tokio::test]
+    async fn a_paused_replay_waits_but_steps() {
+        let dir = TempDir::new();
+        let (path, events) = recorded(&dir);
+        let options = ReplayOptions {
+            speed: Some(1.0),
+            paused: true,
+        };
+        let mut replay = ReplaySource::open(&path, options).unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(50), replay.next()).await;
+        assert!(waited.is_err(), "paused: nothing comes");
+        assert_eq!(event_of(replay.step().unwrap()), events[0]);
+        assert_eq!(event_of(replay.step().unwrap()), events[1]);
+        assert_eq!(replay.position(), 2);
+        replay.resume();
+        replay.set_speed(Some(1000.0));
+        assert_eq!(event_of(replay.next().await.unwrap()), events[2]);
+    }
+
+    #[tokio::test]
+    async fn seeks_by_time_event_and_fraction_agree_with_reading_from_the_start() {
+        let dir = TempDir::new();
+        let (path, events) = recorded(&dir);
+        let mut replay = ReplaySource::open(&path, fast()).unwrap();
+
+        // The synthetic events start at the third; event i+2 is at i ms.
+        replay.seek_time(at_millis(1_234)).unwrap();
+        assert_eq!(replay.position(), 1_236);
+        assert_eq!(replay.view(), &view_after(&events[..1_236]));
+        assert_eq!(event_of(replay.next().await.unwrap()), events[1_236]);
+
+        replay.seek_event(17).unwrap();
+        assert_eq!(replay.view(), &view_after(&events[..17]));
+        assert_eq!(event_of(replay.next().await.unwrap()), events[17]);
+
+        replay.seek_fraction(0.5).unwrap();
+        let half = events.len() as u64 / 2;
+        assert_eq!(replay.position(), half);
+        assert_eq!(
+            event_of(replay.next().await.unwrap()),
+            events[half as usize]
+        );
+
+        replay.seek_fraction(1.0).unwrap();
+        assert!(replay.next().await.unwrap().is_none(), "the end");
+    }
+
+    #[tokio::test]
+    async fn a_file_without_sidecar_seeks_from_the_start() {
+        let dir = TempDir::new();
+        let (path, events) = recorded(&dir);
+        std::fs::remove_file(crate::record::sidecar_path(&path)).unwrap();
+        let mut replay = ReplaySource::open(&path, fast()).unwrap();
+        replay.seek_fraction(0.25).unwrap();
+        let quarter = events.len() / 4;
+        assert_eq!(replay.view(), &view_after(&events[..quarter]));
+        assert_eq!(event_of(replay.next().await.unwrap()), events[quarter]);
+    }
+}
