@@ -18,6 +18,13 @@ else
   apt-get install -y -qq "llvm-${LLVM_VERSION}-dev" "libclang-${LLVM_VERSION}-dev" "libpolly-${LLVM_VERSION}-dev" >/dev/null
 fi
 
+# The end-to-end UI test drives the real binary in a real terminal.
+if ! command -v tmux >/dev/null 2>&1; then
+  say "installing tmux"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null
+fi
+
 if command -v bpf-linker >/dev/null 2>&1 && bpf-linker --version 2>/dev/null | grep -q "${BPF_LINKER_VERSION}"; then
   say "bpf-linker ${BPF_LINKER_VERSION} present"
 else

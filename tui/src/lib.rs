@@ -8,3 +8,4 @@ pub mod model;
 pub mod record;
 pub mod sensor;
 pub mod source;
+pub mod ui;

@@ -3,6 +3,7 @@ mod getevents;
 mod live;
 mod node;
 mod record;
+mod ui;
 
 use std::process::ExitCode;
 
@@ -19,6 +20,11 @@ pub use getevents::GetEventsArgs;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub look: ui::LookArgs,
+    /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
+    #[arg(long)]
+    pub node_name: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -30,6 +36,8 @@ pub enum Command {
     /// Record this host's live events to a file (root); replay it with
     /// `getevents --input FILE [--replay-timing]`, on any machine, without root
     Record(record::RecordArgs),
+    /// Open a recording or a Tetragon export in the interactive UI (no root needed)
+    Replay(ui::ReplayArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -37,17 +45,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Some(Command::GetEvents(args)) => getevents::run(args),
         Some(Command::Record(args)) => record::run(args),
-        None => {
-            println!(
-                "tetrascope {}: the interactive UI is not built yet.\n\
-                 Available now:\n  \
-                 tetrascope getevents            live process events from this host (root)\n  \
-                 tetrascope getevents --input F  events from a Tetragon JSON export or recording\n  \
-                 tetrascope record -o F          record this host's events to a file (root)\n\
-                 See `tetrascope --help`.",
-                env!("CARGO_PKG_VERSION")
-            );
-            ExitCode::SUCCESS
-        }
+        Some(Command::Replay(args)) => ui::replay(&cli.look, &args),
+        None => ui::live(&cli.look, cli.node_name),
     }
 }

@@ -1,0 +1,141 @@
+//! The real binary in a real terminal (tmux): start on a recording, navigate the tree, search,
+//! open details, quit; the terminal is restored.
+mod common;
+
+use std::{
+    path::Path,
+    process::Command,
+    thread,
+    time::{Duration, Instant},
+};
+
+use common::tetrascope_bin;
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Self {
+        let session = format!("tetrascope-e2e-{}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &session,
+                "-x",
+                &width.to_string(),
+                "-y",
+            ])
+            .arg(height.to_string())
+            .args([
+                "env",
+                "TERM=xterm-256color",
+                "PS1=$ ",
+                "bash",
+                "--norc",
+                "--noprofile",
+            ])
+            .status()
+            .expect("tmux is installed (scripts/setup.sh installs it)");
+        assert!(status.success());
+        Self { session }
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.session])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn type_text(&self, text: &str) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-l", "-t", &self.session, text])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.session])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `ready`, and returns it.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {what}; the screen:\n{screen}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .status();
+    }
+}
+
+#[test]
+fn navigate_search_details_and_quit_in_a_real_terminal() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
+    let tmux = Tmux::start(120, 40);
+    tmux.type_text(&format!(
+        "{} replay {} --speed 100; echo exited-$?",
+        tetrascope_bin().display(),
+        fixture.display()
+    ));
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the replayed tree", |s| {
+        s.contains("Processes (7)") && s.contains("Events (9)")
+    });
+
+    tmux.send(&["*"]);
+    tmux.wait_for("the re-exec row", |s| s.contains("↪ /usr/bin/pwd"));
+    tmux.send(&["j", "j"]);
+
+    tmux.send(&["/"]);
+    tmux.type_text("iriskey");
+    tmux.wait_for("the query line", |s| s.contains("/iriskey"));
+    tmux.send(&["Enter"]);
+    let searched = tmux.wait_for("one match", |s| s.contains("1 match "));
+    assert!(
+        !searched.contains("pid 303"),
+        "non-matching processes are hidden:\n{searched}"
+    );
+
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the details of cat", |s| {
+        s.contains("Process /usr/bin/cat") && s.contains("Ancestors")
+    });
+    tmux.send(&["Escape"]);
+    tmux.wait_for("details closed", |s| !s.contains("Ancestors"));
+
+    tmux.send(&["q"]);
+    let after = tmux.wait_for("the shell again", |s| s.contains("exited-0"));
+    assert!(
+        !after.contains("Processes ("),
+        "the alternate screen is gone:\n{after}"
+    );
+    // The terminal is back in cooked mode with echo on.
+    tmux.type_text("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | sort | paste -sd, -");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("cooked mode", |s| s.contains("echo,icanon"));
+}

@@ -1,0 +1,93 @@
+//! `tetrascope` (the live UI) and `tetrascope replay FILE` (the UI on a recording).
+use std::{path::PathBuf, process::ExitCode};
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::node::node_name;
+use crate::{
+    source::{
+        local::LocalSource,
+        replay::{ReplayOptions, ReplaySource},
+    },
+    ui::{self, Options, UiSource, keys::KeyMap, theme::Theme},
+};
+
+#[derive(Args, Debug, Default)]
+pub struct LookArgs {
+    /// Colour theme: default, light, high-contrast, no-colour, or a theme file (.toml)
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A recording (plain or .zst) or a Tetragon JSON export file
+    pub file: PathBuf,
+    /// Play faster (2) or slower (0.5) than recorded
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Start paused (Space plays)
+    #[arg(long)]
+    pub paused: bool,
+}
+
+pub fn live(look: &LookArgs, node: Option<String>) -> ExitCode {
+    report(|| {
+        let options = options(look, "local".into())?;
+        let (source, report, seeded) = LocalSource::start(node_name(node)).context(
+            "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
+        )?;
+        eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+        block_on(ui::run(UiSource::Live(Box::new(source)), options))
+    })
+}
+
+pub fn replay(look: &LookArgs, args: &ReplayArgs) -> ExitCode {
+    report(|| {
+        anyhow::ensure!(
+            args.speed.is_finite() && args.speed > 0.0,
+            "--speed must be a positive number, not {}",
+            args.speed
+        );
+        let options = options(look, format!("replay {}", args.file.display()))?;
+        let replay = ReplaySource::open(
+            &args.file,
+            ReplayOptions {
+                speed: Some(args.speed),
+                paused: args.paused,
+            },
+        )?;
+        block_on(ui::run(UiSource::Replay(Box::new(replay)), options))
+    })
+}
+
+fn options(look: &LookArgs, source_name: String) -> Result<Options> {
+    let (theme, theme_warnings) = Theme::select(look.theme.as_deref(), None)?;
+    let (keys, key_warnings) = KeyMap::load_default_location()?;
+    for warning in theme_warnings.iter().chain(&key_warnings) {
+        eprintln!("tetrascope: {warning}");
+    }
+    Ok(Options {
+        theme,
+        keys,
+        source_name,
+    })
+}
+
+fn block_on(future: impl Future<Output = Result<()>>) -> Result<()> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
+}
+
+fn report(run: impl FnOnce() -> Result<()>) -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tetrascope: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,367 @@
+//! The UI's state: the model built from the event stream, and where the user is in it. The only
+//! state there is; rendering reads it, actions and events change it.
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
+
+use tui_tree_widget::TreeState;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{action::Action, process_tree::ProcessTree, search::Search};
+use crate::event::{Event, Process};
+
+/// Events kept for the stream pane; older ones are dropped (and counted).
+pub const DEFAULT_EVENT_CAP: usize = 100_000;
+/// How long an exited process stays in the tree.
+pub const DEFAULT_KEEP_EXITED: Duration = Duration::from_secs(60);
+/// How long a new process is highlighted.
+pub const NEW_HIGHLIGHT: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Tree,
+    Stream,
+}
+
+/// What the status bar says about the source.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceStatus {
+    /// "local", "replay FILE", …
+    pub name: String,
+    /// Records lost before they reached us (kernel ring, queues).
+    pub dropped: u64,
+    /// Lines of the input that could not be read.
+    pub bad_lines: u64,
+    /// Replay: events played, of how many (when known), speed, playing or not, finished.
+    pub replay: Option<ReplayStatus>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayStatus {
+    pub position: u64,
+    pub total: Option<u64>,
+    pub speed: Option<f64>,
+    pub playing: bool,
+    pub finished: bool,
+}
+
+pub struct App {
+    pub tree: ProcessTree,
+    pub events: VecDeque<Event>,
+    pub events_total: u64,
+    pub events_evicted: u64,
+    pub event_cap: usize,
+    pub keep_exited: Duration,
+    pub source: SourceStatus,
+    /// Events per second over the last rate window.
+    pub rate: f64,
+    rate_window: (Instant, u64),
+
+    pub focus: Pane,
+    pub tree_state: TreeState<String>,
+    /// Index into `events` of the selected event.
+    pub stream_selected: usize,
+    pub follow: bool,
+    /// The view is frozen at this many events (collection goes on).
+    pub paused_at: Option<u64>,
+    pub details: bool,
+    pub help: bool,
+    pub details_scroll: u16,
+    pub search: Search,
+    pub should_quit: bool,
+}
+
+impl App {
+    pub fn new(source: SourceStatus) -> Self {
+        Self {
+            tree: ProcessTree::default(),
+            events: VecDeque::new(),
+            events_total: 0,
+            events_evicted: 0,
+            event_cap: DEFAULT_EVENT_CAP,
+            keep_exited: DEFAULT_KEEP_EXITED,
+            source,
+            rate: 0.0,
+            rate_window: (Instant::now(), 0),
+            focus: Pane::Tree,
+            tree_state: TreeState::default(),
+            stream_selected: 0,
+            follow: true,
+            paused_at: None,
+            details: false,
+            help: false,
+            details_scroll: 0,
+            search: Search::default(),
+            should_quit: false,
+        }
+    }
+
+    pub fn ingest(&mut self, event: Event, now: Instant) {
+        self.tree.apply(&event, now);
+        if self.events.len() == self.event_cap {
+            self.events.pop_front();
+            self.events_evicted += 1;
+            self.stream_selected = self.stream_selected.saturating_sub(1);
+        }
+        self.events.push_back(event);
+        self.events_total += 1;
+        if self.follow && self.paused_at.is_none() {
+            self.stream_selected = self.events.len() - 1;
+        }
+    }
+
+    /// Starts over from a set of living processes (after a replay seek).
+    pub fn reset(&mut self, processes: Vec<Process>, now: Instant) {
+        let source = std::mem::take(&mut self.source);
+        let (focus, follow) = (self.focus, self.follow);
+        *self = App::new(source);
+        self.focus = focus;
+        self.follow = follow;
+        for process in processes {
+            let event = Event::new(crate::event::EventBody::ProcessExec(
+                crate::event::ProcessExec {
+                    process: Some(process),
+                    parent: None,
+                    ancestors: Vec::new(),
+                },
+            ));
+            self.tree.apply(&event, now);
+        }
+    }
+
+    /// Once a second or so: rates, expiry of exited processes.
+    pub fn tick(&mut self, now: Instant) {
+        let (since, count) = self.rate_window;
+        let elapsed = now.duration_since(since).as_secs_f64();
+        if elapsed >= 1.0 {
+            self.rate = (self.events_total - count) as f64 / elapsed;
+            self.rate_window = (now, self.events_total);
+        }
+        if self.paused_at.is_none() {
+            self.tree.expire(now, self.keep_exited);
+        }
+    }
+
+    /// Events the stream pane shows: all of them, or those before the pause.
+    pub fn visible_events(&self) -> usize {
+        match self.paused_at {
+            Some(at) => {
+                let kept_before_pause = at.saturating_sub(self.events_evicted) as usize;
+                kept_before_pause.min(self.events.len())
+            }
+            None => self.events.len(),
+        }
+    }
+
+    pub fn selected_event(&self) -> Option<&Event> {
+        (self.stream_selected < self.visible_events())
+            .then(|| self.events.get(self.stream_selected))
+            .flatten()
+    }
+
+    pub fn selected_process(&self) -> Option<&Process> {
+        match self.focus {
+            Pane::Tree => self
+                .tree_state
+                .selected()
+                .last()
+                .and_then(|id| self.tree.get(id))
+                .map(|n| &n.process),
+            Pane::Stream => self.selected_event().and_then(Event::process),
+        }
+    }
+
+    /// Applies a UI action (replay controls are the runner's). Returns true if it changed
+    /// anything on screen.
+    pub fn handle(&mut self, action: Action, page: usize) -> bool {
+        if self.help && !matches!(action, Action::Help | Action::Back | Action::Quit) {
+            return false;
+        }
+        match action {
+            Action::Quit => self.should_quit = true,
+            Action::Help => self.help = !self.help,
+            Action::Back => {
+                if !self.help && !self.details {
+                    self.search.query.clear();
+                }
+                self.help = false;
+                self.details = false;
+            }
+            Action::Search => {
+                self.search.editing = true;
+                self.focus = Pane::Tree;
+            }
+            Action::NextMatch | Action::PreviousMatch => {
+                self.search.refresh(&self.tree);
+                let current = self.tree_state.selected().last().cloned();
+                let next = self
+                    .search
+                    .next_after(current.as_deref(), action == Action::NextMatch)
+                    .map(str::to_string);
+                if let Some(id) = next {
+                    self.focus = Pane::Tree;
+                    self.follow = false;
+                    self.reveal(&id);
+                }
+            }
+            Action::NextPane | Action::PreviousPane => {
+                self.focus = match self.focus {
+                    Pane::Tree => Pane::Stream,
+                    Pane::Stream => Pane::Tree,
+                };
+            }
+            Action::Details => {
+                self.details = !self.details;
+                self.details_scroll = 0;
+            }
+            Action::Follow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.stream_selected = self.visible_events().saturating_sub(1);
+                    self.select_newest_process();
+                }
+            }
+            Action::Pause => {
+                self.paused_at = match self.paused_at {
+                    Some(_) => None,
+                    None => Some(self.events_total),
+                };
+            }
+            Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::First
+            | Action::Last => self.move_selection(action, page),
+            Action::Expand => {
+                self.tree_state.key_right();
+            }
+            Action::Collapse => {
+                self.tree_state.key_left();
+            }
+            Action::ExpandAll => {
+                for id in self.tree.walk() {
+                    self.tree_state.open(self.tree.path_to(id));
+                }
+            }
+            Action::CollapseAll => {
+                self.tree_state.close_all();
+            }
+            Action::Parent => {
+                let parent = self
+                    .selected_process()
+                    .and_then(|p| self.tree.parent_of(&p.exec_id))
+                    .map(str::to_string);
+                if let Some(parent) = parent {
+                    self.focus = Pane::Tree;
+                    self.reveal(&parent);
+                }
+            }
+            // Replay controls are the runner's.
+            Action::SpeedUp
+            | Action::SpeedDown
+            | Action::Step
+            | Action::SeekBack
+            | Action::SeekForward => return false,
+        }
+        true
+    }
+
+    /// A key while the search line is open: edit the query; Enter keeps it and goes to the
+    /// first match, Esc drops it.
+    pub fn search_key(&mut self, key: KeyEvent) {
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.should_quit = true
+            }
+            KeyCode::Char(c) => self.search.query.push(c),
+            KeyCode::Backspace => {
+                self.search.query.pop();
+            }
+            KeyCode::Enter => {
+                self.search.editing = false;
+                self.tree_state.select(Vec::new());
+                self.handle(Action::NextMatch, 0);
+            }
+            KeyCode::Esc => {
+                self.search.editing = false;
+                self.search.query.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn move_selection(&mut self, action: Action, page: usize) {
+        if self.details {
+            self.details_scroll = match action {
+                Action::Up => self.details_scroll.saturating_sub(1),
+                Action::Down => self.details_scroll.saturating_add(1),
+                Action::PageUp => self.details_scroll.saturating_sub(page as u16),
+                Action::PageDown => self.details_scroll.saturating_add(page as u16),
+                Action::First => 0,
+                _ => self.details_scroll,
+            };
+            return;
+        }
+        self.follow = false;
+        match self.focus {
+            Pane::Tree => {
+                match action {
+                    Action::Up => self.tree_state.key_up(),
+                    Action::Down => self.tree_state.key_down(),
+                    Action::PageUp => self
+                        .tree_state
+                        .select_relative(|i| i.map_or(0, |i| i.saturating_sub(page))),
+                    Action::PageDown => self
+                        .tree_state
+                        .select_relative(|i| i.map_or(0, |i| i.saturating_add(page))),
+                    Action::First => self.tree_state.select_first(),
+                    _ => self.tree_state.select_last(),
+                };
+            }
+            Pane::Stream => {
+                let last = self.visible_events().saturating_sub(1);
+                let s = self.stream_selected;
+                self.stream_selected = match action {
+                    Action::Up => s.saturating_sub(1),
+                    Action::Down => (s + 1).min(last),
+                    Action::PageUp => s.saturating_sub(page),
+                    Action::PageDown => (s + page).min(last),
+                    Action::First => 0,
+                    _ => last,
+                };
+                // The selected event's process is highlighted in the tree.
+                if let Some(id) = self
+                    .selected_event()
+                    .and_then(Event::process)
+                    .map(|p| p.exec_id.clone())
+                {
+                    self.reveal(&id);
+                }
+            }
+        }
+    }
+
+    /// Opens the ancestors of `exec_id` and selects it in the tree.
+    pub fn reveal(&mut self, exec_id: &str) {
+        let path = self.tree.path_to(exec_id);
+        for depth in 1..path.len() {
+            self.tree_state.open(path[..depth].to_vec());
+        }
+        self.tree_state.select(path);
+    }
+
+    /// Follow mode in the tree: the newest process (by the order they appeared) is selected.
+    pub fn select_newest_process(&mut self) {
+        let newest = self
+            .events
+            .iter()
+            .rev()
+            .find_map(|e| e.process().map(|p| p.exec_id.clone()));
+        if let Some(id) = newest {
+            self.reveal(&id);
+        }
+    }
+}

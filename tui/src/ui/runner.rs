@@ -1,0 +1,203 @@
+//! The event loop: terminal input, the source and a tick, into one App.
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use ratatui::DefaultTerminal;
+
+use super::{
+    action::Action,
+    app::{App, ReplayStatus, SourceStatus},
+    keys::KeyMap,
+    theme::Theme,
+    view::{self, Look, TreeCache},
+};
+use crate::{
+    event::Event,
+    record::ReadItem,
+    source::{local::LocalSource, replay::ReplaySource},
+};
+
+/// Where the UI's events come from.
+pub enum UiSource {
+    Live(Box<LocalSource>),
+    Replay(Box<ReplaySource>),
+}
+
+pub struct Options {
+    pub theme: Theme,
+    pub keys: KeyMap,
+    /// Shown in the status bar (e.g. "local", "replay incident.jsonl").
+    pub source_name: String,
+}
+
+const TICK: Duration = Duration::from_millis(250);
+/// A replay seek jumps this far.
+const SEEK_STEP_NS: i128 = 10_000_000_000;
+
+/// Runs the UI until the user quits. The terminal is restored on return, on error and on panic
+/// (ratatui's init installs the panic hook).
+pub async fn run(mut source: UiSource, options: Options) -> Result<()> {
+    let mut terminal = ratatui::init();
+    let result = event_loop(&mut terminal, &mut source, &options).await;
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    source: &mut UiSource,
+    options: &Options,
+) -> Result<()> {
+    let mut app = App::new(SourceStatus {
+        name: options.source_name.clone(),
+        ..SourceStatus::default()
+    });
+    let mut cache = TreeCache::default();
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    let mut batch: Vec<Event> = Vec::new();
+    let mut source_done = false;
+    let mut dirty = true;
+    while !app.should_quit {
+        if dirty {
+            update_source_status(&mut app, source, source_done);
+            let look = Look {
+                theme: &options.theme,
+                keys: &options.keys,
+                now: Instant::now(),
+            };
+            terminal.draw(|frame| view::draw(frame, &mut app, &mut cache, &look))?;
+            dirty = false;
+        }
+        tokio::select! {
+            Some(term) = input.next() => {
+                match term? {
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.search.editing => {
+                        app.search_key(key);
+                        dirty = true;
+                    }
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                        if let Some(action) = options.keys.action(key) {
+                            let page = terminal.size()?.height.saturating_sub(4) as usize;
+                            dirty |= app.handle(action, page);
+                            dirty |= replay_control(&mut app, source, action)?;
+                            if action == Action::Step || action == Action::SeekBack || action == Action::SeekForward {
+                                source_done = false;
+                            }
+                        }
+                    }
+                    TermEvent::Resize(..) => dirty = true,
+                    _ => {}
+                }
+            }
+            more = next_events(source, &mut batch, &mut app), if !source_done => {
+                source_done = !more?;
+                let now = Instant::now();
+                for event in batch.drain(..) {
+                    app.ingest(event, now);
+                }
+                if app.follow && app.paused_at.is_none() {
+                    app.select_newest_process();
+                }
+                dirty = true;
+            }
+            _ = tick.tick() => {
+                app.tick(Instant::now());
+                dirty = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits for the next events; false when the source has nothing more (a replay's end).
+async fn next_events(source: &mut UiSource, batch: &mut Vec<Event>, app: &mut App) -> Result<bool> {
+    match source {
+        UiSource::Live(live) => {
+            live.next_batch(batch).await?;
+            Ok(true)
+        }
+        UiSource::Replay(replay) => Ok(match replay.next().await? {
+            Some(item) => {
+                take_item(item, batch, app);
+                true
+            }
+            None => false,
+        }),
+    }
+}
+
+fn take_item(item: ReadItem, batch: &mut Vec<Event>, app: &mut App) {
+    match item {
+        ReadItem::Event(event) => batch.push(event),
+        ReadItem::Bad(_) | ReadItem::TornTail { .. } => app.source.bad_lines += 1,
+    }
+}
+
+/// Play/pause, speed, step and seek act on a replay; pause alone acts on a live view.
+fn replay_control(app: &mut App, source: &mut UiSource, action: Action) -> Result<bool> {
+    let UiSource::Replay(replay) = source else {
+        return Ok(false);
+    };
+    match action {
+        Action::Pause => {
+            // In a replay, pausing stops the playback itself; the view pause is not needed.
+            app.paused_at = None;
+            if replay.is_paused() {
+                replay.resume();
+            } else {
+                replay.pause();
+            }
+        }
+        Action::SpeedUp | Action::SpeedDown => {
+            let speed = replay.speed().unwrap_or(1.0);
+            let factor = if action == Action::SpeedUp { 2.0 } else { 0.5 };
+            replay.set_speed(Some((speed * factor).clamp(1.0 / 64.0, 1024.0)));
+        }
+        Action::Step => {
+            let mut batch = Vec::new();
+            if let Some(item) = replay.step()? {
+                take_item(item, &mut batch, app);
+            }
+            let now = Instant::now();
+            for event in batch {
+                app.ingest(event, now);
+            }
+        }
+        Action::SeekBack | Action::SeekForward => {
+            let Some(now_time) = app.events.back().and_then(|e| e.time) else {
+                return Ok(false);
+            };
+            let delta = if action == Action::SeekBack {
+                -SEEK_STEP_NS
+            } else {
+                SEEK_STEP_NS
+            };
+            let target = crate::event::Timestamp::from_unix_nanos(now_time.unix_nanos() + delta);
+            replay.seek_time(target)?;
+            app.reset(replay.view().snapshot(), Instant::now());
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn update_source_status(app: &mut App, source: &UiSource, finished: bool) {
+    match source {
+        UiSource::Live(live) => {
+            let counters = live.counters();
+            app.source.dropped = counters.kernel_lost + counters.malformed;
+        }
+        UiSource::Replay(replay) => {
+            app.source.replay = Some(ReplayStatus {
+                position: replay.position(),
+                total: replay.recording().summary.as_ref().map(|s| s.events),
+                speed: replay.speed(),
+                playing: !replay.is_paused(),
+                finished,
+            });
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The event stream pane: one compact line an event, newest at the bottom.
+use ratatui::{Frame, layout::Rect, text::Line, widgets::Paragraph};
+
+use super::{Look, focused, pane, styled};
+use crate::{
+    event::{CompactEncoder, Event, EventBody},
+    ui::app::{App, Pane},
+};
+
+const PLAIN: CompactEncoder = CompactEncoder {
+    timestamps: false,
+    color: false,
+};
+
+/// The compact line of an event, without its newline.
+pub fn compact_line(event: &Event) -> String {
+    let mut buf = Vec::with_capacity(160);
+    PLAIN.encode(event, &mut buf);
+    String::from_utf8_lossy(&buf).trim_end().to_string()
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
+    let visible = app.visible_events();
+    let title = format!(" Events ({}) ", app.events_total);
+    let block = pane(title, focused(app, Pane::Stream), look.theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = Vec::with_capacity(inner.height as usize);
+    let mut height = inner.height as usize;
+    if let Some(at) = app.paused_at {
+        let waiting = app.events_total.saturating_sub(at);
+        lines.push(Line::from(styled(
+            format!(" PAUSED: view frozen, collection goes on ({waiting} new) "),
+            look.theme.banner,
+        )));
+        height = height.saturating_sub(1);
+    }
+    let end = (app.stream_selected + 1)
+        .max(height.min(visible))
+        .min(visible);
+    let start = end.saturating_sub(height);
+    for index in start..end {
+        let event = &app.events[index];
+        let selected = index == app.stream_selected && (focused(app, Pane::Stream) || !app.follow);
+        let style = if selected {
+            look.theme.selected
+        } else {
+            event_style(event, look)
+        };
+        lines.push(Line::from(styled(compact_line(event), style)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn event_style(event: &Event, look: &Look) -> ratatui::style::Style {
+    match &event.body {
+        EventBody::ProcessExec(_) => look.theme.exec_event,
+        EventBody::ProcessExit(exit) if exit.signal == "SIGKILL" => look.theme.kill,
+        EventBody::ProcessExit(_) => look.theme.exit_event,
+        _ => look.theme.other_event,
+    }
+}

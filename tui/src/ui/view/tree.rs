@@ -1,0 +1,224 @@
+//! The process tree pane.
+use std::time::Instant;
+
+use ratatui::{Frame, layout::Rect, text::Line};
+use tui_tree_widget::{Tree, TreeItem};
+
+use super::{Look, elide, focused, pane, styled};
+use ratatui::{style::Style, text::Span};
+
+use crate::ui::{
+    app::{App, NEW_HIGHLIGHT, Pane},
+    process_tree::{Node, ProcessTree},
+    search::Search,
+    theme::Theme,
+};
+
+/// Arguments longer than this are elided in a row.
+const ARGS_WIDTH: usize = 48;
+
+/// The tree's rows, rebuilt only when the model changed (or a "new" highlight ran out).
+#[derive(Default)]
+pub struct TreeCache {
+    items: Vec<TreeItem<'static, String>>,
+    generation: Option<u64>,
+    query: String,
+    /// The earliest moment a highlighted row stops being new.
+    refresh_at: Option<Instant>,
+}
+
+/// What one rebuild reads.
+struct Build<'a> {
+    tree: &'a ProcessTree,
+    search: &'a Search,
+    theme: &'a Theme,
+    now: Instant,
+    refresh_at: Option<Instant>,
+}
+
+impl TreeCache {
+    fn refresh(&mut self, tree: &ProcessTree, search: &mut Search, theme: &Theme, now: Instant) {
+        let stale = self.generation != Some(tree.generation())
+            || self.query != search.query
+            || self.refresh_at.is_some_and(|at| now >= at);
+        if !stale {
+            return;
+        }
+        search.refresh(tree);
+        let mut build = Build {
+            tree,
+            search,
+            theme,
+            now,
+            refresh_at: None,
+        };
+        self.items = tree
+            .roots()
+            .iter()
+            .filter_map(|id| item(&mut build, id, None, 0))
+            .collect();
+        self.generation = Some(tree.generation());
+        self.query.clone_from(&search.query);
+        self.refresh_at = build.refresh_at;
+    }
+}
+
+fn item(
+    build: &mut Build,
+    id: &str,
+    parent_pid: Option<u32>,
+    depth: usize,
+) -> Option<TreeItem<'static, String>> {
+    if !build.search.shows(id) {
+        return None;
+    }
+    let (tree, now) = (build.tree, build.now);
+    let node = tree.get(id)?;
+    let fresh_until = node.seen_at + NEW_HIGHLIGHT;
+    if fresh_until > now {
+        let at = build
+            .refresh_at
+            .map_or(fresh_until, |at| at.min(fresh_until));
+        build.refresh_at = Some(at);
+    }
+    // Deep chains are cut rather than overflowing the stack.
+    let children = if depth < 512 {
+        node.children
+            .iter()
+            .filter_map(|c| item(build, c, node.process.pid, depth + 1))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let positions = build.search.positions(&node.process).unwrap_or_default();
+    let row = row(node, parent_pid, build.theme, now < fresh_until, &positions);
+    TreeItem::new(id.to_string(), row, children).ok()
+}
+
+/// binary, how it ended, arguments, pid, uid, pod, child count; search matches highlighted in
+/// the binary and the arguments (`positions` index the search haystack's characters).
+fn row(
+    node: &Node,
+    parent_pid: Option<u32>,
+    theme: &Theme,
+    fresh: bool,
+    positions: &[usize],
+) -> Line<'static> {
+    let p = &node.process;
+    let killed = node.exit.as_ref().is_some_and(|e| e.killed());
+    let name_style = if killed {
+        theme.kill
+    } else if node.exit.is_some() {
+        theme.dim
+    } else if fresh {
+        theme.new_process
+    } else {
+        theme.text
+    };
+    let mut spans = Vec::with_capacity(10);
+    // A same-PID exec: the process became this program.
+    if parent_pid.is_some() && parent_pid == p.pid {
+        spans.push(styled("↪ ", theme.dim));
+    }
+    let binary = if p.binary.is_empty() { "?" } else { &p.binary };
+    spans.extend(highlighted(
+        binary,
+        0,
+        positions,
+        name_style,
+        theme.search_match,
+    ));
+    // How it ended comes first: the end of a long row is the first thing a narrow pane cuts.
+    match &node.exit {
+        Some(exit) if killed => spans.push(styled(format!(" {}", exit.signal), theme.kill)),
+        Some(exit) if !exit.signal.is_empty() => {
+            spans.push(styled(format!(" {}", exit.signal), theme.error))
+        }
+        Some(exit) => spans.push(styled(format!(" exit {}", exit.status), theme.dim)),
+        None => {}
+    }
+    if !p.arguments.is_empty() {
+        let arguments = elide(&p.arguments, ARGS_WIDTH);
+        let offset = p.binary.chars().count() + 1;
+        spans.push(styled(" ", theme.arguments));
+        spans.extend(highlighted(
+            &arguments,
+            offset,
+            positions,
+            theme.arguments,
+            theme.search_match,
+        ));
+    }
+    if let Some(pid) = p.pid {
+        spans.push(styled(format!("  pid {pid}"), theme.pid));
+    }
+    if let Some(uid) = p.uid {
+        spans.push(styled(format!(" uid {uid}"), theme.user));
+    }
+    if let Some(pod) = &p.pod {
+        spans.push(styled(
+            format!(" {}/{}", pod.namespace, pod.name),
+            theme.pod,
+        ));
+    }
+    if !node.children.is_empty() {
+        spans.push(styled(format!(" ({})", node.children.len()), theme.dim));
+    }
+    Line::from(spans)
+}
+
+/// Spans of `text` with the characters at `positions` (counted from `offset`) highlighted.
+fn highlighted(
+    text: &str,
+    offset: usize,
+    positions: &[usize],
+    base: Style,
+    highlight: Style,
+) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    let mut run_lit = false;
+    for (i, c) in text.chars().enumerate() {
+        let lit = positions.binary_search(&(offset + i)).is_ok();
+        if lit != run_lit && !run.is_empty() {
+            let style = if run_lit { base.patch(highlight) } else { base };
+            spans.push(styled(std::mem::take(&mut run), style));
+        }
+        run_lit = lit;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(styled(
+            run,
+            if run_lit { base.patch(highlight) } else { base },
+        ));
+    }
+    spans
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, cache: &mut TreeCache, look: &Look) {
+    // Paused: the rows stay as they were (a search still filters them).
+    if app.paused_at.is_none() || cache.generation.is_none() || cache.query != app.search.query {
+        cache.refresh(&app.tree, &mut app.search, look.theme, look.now);
+    }
+    let title = format!(" Processes ({}) ", app.tree.len());
+    let block = pane(title, focused(app, Pane::Tree), look.theme);
+    if app.tree_state.selected().is_empty() {
+        app.tree_state.select_first();
+    }
+    match Tree::new(&cache.items) {
+        Ok(tree) => frame.render_stateful_widget(
+            tree.block(block)
+                .highlight_style(look.theme.selected)
+                .node_closed_symbol("▸ ")
+                .node_open_symbol("▾ ")
+                .node_no_children_symbol("  "),
+            area,
+            &mut app.tree_state,
+        ),
+        Err(e) => frame.render_widget(
+            ratatui::widgets::Paragraph::new(format!("tree: {e}")).block(block),
+            area,
+        ),
+    }
+}
