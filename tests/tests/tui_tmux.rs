@@ -9,15 +9,16 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::tetrascope_bin;
+use common::{require_root, tetrascope_bin};
 
 struct Tmux {
     session: String,
 }
 
 impl Tmux {
-    fn start(width: u16, height: u16) -> Self {
-        let session = format!("tetrascope-e2e-{}", std::process::id());
+    /// A shell in a new tmux session named after the test (tests run in parallel).
+    fn start(name: &str, width: u16, height: u16) -> Self {
+        let session = format!("tetrascope-{name}-{}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -96,7 +97,7 @@ impl Drop for Tmux {
 #[test]
 fn navigate_search_details_and_quit_in_a_real_terminal() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
-    let tmux = Tmux::start(120, 40);
+    let tmux = Tmux::start("replay", 120, 40);
     tmux.type_text(&format!(
         "{} replay {} --speed 100; echo exited-$?",
         tetrascope_bin().display(),
@@ -138,4 +139,30 @@ fn navigate_search_details_and_quit_in_a_real_terminal() {
     tmux.type_text("stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e echo | sort | paste -sd, -");
     tmux.send(&["Enter"]);
     tmux.wait_for("cooked mode", |s| s.contains("echo,icanon"));
+}
+
+#[test]
+fn the_live_view_shows_new_processes() {
+    if !require_root() {
+        return;
+    }
+    let tmux = Tmux::start("live", 120, 40);
+    tmux.type_text(&format!(
+        "{} 2>/dev/null; echo exited-$?",
+        tetrascope_bin().display()
+    ));
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the live view", |s| {
+        s.contains("Processes (") && s.contains(" local ")
+    });
+    let status = Command::new("/usr/bin/sleep")
+        .arg("0.0101")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tmux.wait_for("the new process in the stream", |s| {
+        s.contains("/usr/bin/sleep 0.0101")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_for("a clean exit", |s| s.contains("exited-0"));
 }

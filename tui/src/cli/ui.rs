@@ -35,11 +35,14 @@ pub struct ReplayArgs {
 pub fn live(look: &LookArgs, node: Option<String>) -> ExitCode {
     report(|| {
         let options = options(look, "local".into())?;
-        let (source, report, seeded) = LocalSource::start(node_name(node)).context(
-            "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
-        )?;
-        eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
-        block_on(ui::run(UiSource::Live(Box::new(source)), options))
+        // The sensor registers its ring buffer with the runtime: start it inside.
+        block_on(async {
+            let (source, report, seeded) = LocalSource::start(node_name(node)).context(
+                "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
+            )?;
+            eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+            ui::run(UiSource::Live(Box::new(source)), options).await
+        })
     })
 }
 
