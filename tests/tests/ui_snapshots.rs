@@ -141,6 +141,35 @@ fn a_search_shows_matches_with_their_ancestors() {
 }
 
 #[test]
+fn a_filter_keeps_only_matching_events() {
+    let base = Instant::now();
+    for size in SIZES {
+        let mut app = app_with_fixture(base);
+        app.set_filter("process=cat$ type=PROCESS_EXIT").unwrap();
+        assert_eq!(app.events.len(), 1, "the exit of cat");
+        assert_eq!(app.filtered_out, 8);
+        let text = screen(
+            &mut app,
+            &Theme::builtin(),
+            size,
+            base + Duration::from_secs(10),
+        );
+        if size.0 >= 120 {
+            assert!(
+                text.contains("filter: process=cat$ type=PROCESS_EXIT"),
+                "{text}"
+            );
+        }
+        insta::assert_snapshot!(format!("filter_{}x{}", size.0, size.1), text);
+        assert!(
+            app.set_filter("process=(").is_err(),
+            "a bad regex is refused"
+        );
+        assert_eq!(app.events.len(), 1, "and the old filter stays");
+    }
+}
+
+#[test]
 fn help_lists_every_action() {
     check("help", &Theme::builtin(), &[Action::Help]);
 }

@@ -9,11 +9,12 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
 use super::{
+    filter_args::FilterArgs,
     live::{self, LiveRecording},
     node::node_name,
 };
 use crate::{
-    event::{CompactEncoder, Event, EventFilter, EventType, encode_json},
+    event::{CompactEncoder, Event, EventFilter, encode_json},
     record::{OpenError, ReadItem, Recording},
     source::{
         file::JsonLines,
@@ -29,28 +30,8 @@ pub struct GetEventsArgs {
     /// Read Tetragon JSON lines from FILE ("-" for stdin) instead of the live probes
     #[arg(long, value_name = "FILE")]
     pub input: Option<String>,
-    /// Only events whose process binary matches one of these regexes
-    #[arg(long = "process", value_name = "REGEX", value_delimiter = ',')]
-    pub processes: Vec<String>,
-    /// Only events whose pod name matches one of these regexes
-    #[arg(long = "pod", value_name = "REGEX", value_delimiter = ',')]
-    pub pods: Vec<String>,
-    /// Only events from these Kubernetes namespaces ("" selects host processes)
-    #[arg(
-        short = 'n',
-        long = "namespace",
-        value_name = "NS",
-        value_delimiter = ','
-    )]
-    pub namespaces: Vec<String>,
-    /// Only these event types (e.g. PROCESS_EXEC,PROCESS_EXIT)
-    #[arg(
-        short = 'e',
-        long = "event-types",
-        value_name = "LIST",
-        value_delimiter = ','
-    )]
-    pub event_types: Vec<EventType>,
+    #[command(flatten)]
+    pub filters: FilterArgs,
     /// Prefix compact lines with the event time
     #[arg(long)]
     pub timestamps: bool,
@@ -99,13 +80,7 @@ pub fn run(args: GetEventsArgs) -> ExitCode {
 }
 
 fn run_inner(args: &GetEventsArgs) -> Result<ExitCode> {
-    let filter = EventFilter::new(
-        &args.processes,
-        &args.pods,
-        &args.namespaces,
-        &args.event_types,
-    )
-    .context("invalid filter")?;
+    let filter = args.filters.filter()?;
     let printer = Printer::new(args);
     match args.input.as_deref() {
         Some(path) => {

@@ -1,4 +1,5 @@
 //! The command line: `tetrascope [COMMAND]`.
+mod filter_args;
 mod getevents;
 mod live;
 mod node;
@@ -22,6 +23,8 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub look: ui::LookArgs,
+    #[command(flatten)]
+    pub filters: filter_args::FilterArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -46,6 +49,6 @@ pub fn run() -> ExitCode {
         Some(Command::GetEvents(args)) => getevents::run(args),
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Replay(args)) => ui::replay(&cli.look, &args),
-        None => ui::live(&cli.look, cli.node_name),
+        None => ui::live(&cli.look, &cli.filters, cli.node_name),
     }
 }

@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::node::node_name;
+use super::{filter_args::FilterArgs, node::node_name};
 use crate::{
     source::{
         local::LocalSource,
@@ -30,11 +30,13 @@ pub struct ReplayArgs {
     /// Start paused (Space plays)
     #[arg(long)]
     pub paused: bool,
+    #[command(flatten)]
+    pub filters: FilterArgs,
 }
 
-pub fn live(look: &LookArgs, node: Option<String>) -> ExitCode {
+pub fn live(look: &LookArgs, filters: &FilterArgs, node: Option<String>) -> ExitCode {
     report(|| {
-        let options = options(look, "local".into())?;
+        let options = options(look, filters, "local".into())?;
         // The sensor registers its ring buffer with the runtime: start it inside.
         block_on(async {
             let (source, report, seeded) = LocalSource::start(node_name(node)).context(
@@ -53,7 +55,11 @@ pub fn replay(look: &LookArgs, args: &ReplayArgs) -> ExitCode {
             "--speed must be a positive number, not {}",
             args.speed
         );
-        let options = options(look, format!("replay {}", args.file.display()))?;
+        let options = options(
+            look,
+            &args.filters,
+            format!("replay {}", args.file.display()),
+        )?;
         let replay = ReplaySource::open(
             &args.file,
             ReplayOptions {
@@ -65,7 +71,8 @@ pub fn replay(look: &LookArgs, args: &ReplayArgs) -> ExitCode {
     })
 }
 
-fn options(look: &LookArgs, source_name: String) -> Result<Options> {
+fn options(look: &LookArgs, filters: &FilterArgs, source_name: String) -> Result<Options> {
+    filters.filter()?; // a bad flag is an error before the screen changes
     let (theme, theme_warnings) = Theme::select(look.theme.as_deref(), None)?;
     let (keys, key_warnings) = KeyMap::load_default_location()?;
     for warning in theme_warnings.iter().chain(&key_warnings) {
@@ -75,6 +82,7 @@ fn options(look: &LookArgs, source_name: String) -> Result<Options> {
         theme,
         keys,
         source_name,
+        filter_line: filters.to_line(),
     })
 }
 

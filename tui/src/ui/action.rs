@@ -26,6 +26,7 @@ pub enum Action {
     Search,
     NextMatch,
     PreviousMatch,
+    Filter,
     SpeedUp,
     SpeedDown,
     Step,
@@ -34,7 +35,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 27] = [
+    pub const ALL: [Action; 28] = [
         Action::Quit,
         Action::Help,
         Action::NextPane,
@@ -57,6 +58,7 @@ impl Action {
         Action::Search,
         Action::NextMatch,
         Action::PreviousMatch,
+        Action::Filter,
         Action::SpeedUp,
         Action::SpeedDown,
         Action::Step,
@@ -89,6 +91,7 @@ impl Action {
             Action::Search => "search",
             Action::NextMatch => "next-match",
             Action::PreviousMatch => "previous-match",
+            Action::Filter => "filter",
             Action::SpeedUp => "speed-up",
             Action::SpeedDown => "speed-down",
             Action::Step => "step",
@@ -122,6 +125,7 @@ impl Action {
             Action::Search => "fuzzy search (binary, arguments, pod, namespace, exec_id)",
             Action::NextMatch => "next search match",
             Action::PreviousMatch => "previous search match",
+            Action::Filter => "filter events: process=REGEX pod=REGEX namespace=NS type=TYPE",
             Action::SpeedUp => "replay faster",
             Action::SpeedDown => "replay slower",
             Action::Step => "replay one event",

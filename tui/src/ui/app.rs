@@ -9,8 +9,8 @@ use tui_tree_widget::TreeState;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{action::Action, process_tree::ProcessTree, search::Search};
-use crate::event::{Event, Process};
+use super::{action::Action, filter_line, process_tree::ProcessTree, search::Search};
+use crate::event::{Event, EventFilter, Process};
 
 /// Events kept for the stream pane; older ones are dropped (and counted).
 pub const DEFAULT_EVENT_CAP: usize = 100_000;
@@ -70,6 +70,15 @@ pub struct App {
     pub help: bool,
     pub details_scroll: u16,
     pub search: Search,
+    /// Events that do not pass are not kept (counted in `filtered_out`).
+    pub filter: EventFilter,
+    /// The filter as the user wrote it (`process=… type=…`).
+    pub filter_line: String,
+    /// The filter line being edited, when it has the keyboard.
+    pub filter_input: Option<String>,
+    /// Why the last filter line was refused.
+    pub filter_error: Option<String>,
+    pub filtered_out: u64,
     pub should_quit: bool,
 }
 
@@ -94,11 +103,40 @@ impl App {
             help: false,
             details_scroll: 0,
             search: Search::default(),
+            filter: EventFilter::default(),
+            filter_line: String::new(),
+            filter_input: None,
+            filter_error: None,
+            filtered_out: 0,
             should_quit: false,
         }
     }
 
+    /// Sets the filter; already kept events that no longer pass are dropped and the tree is
+    /// rebuilt from the rest.
+    pub fn set_filter(&mut self, line: &str) -> Result<(), String> {
+        self.filter = filter_line::parse(line)?;
+        self.filter_line = line.trim().to_string();
+        self.filter_error = None;
+        let kept: Vec<Event> = self.events.drain(..).collect();
+        let dropped = kept.iter().filter(|e| !self.filter.matches(e)).count() as u64;
+        self.filtered_out += dropped;
+        self.tree = ProcessTree::default();
+        self.tree_state = TreeState::default();
+        let now = Instant::now();
+        for event in kept.into_iter().filter(|e| self.filter.matches(e)) {
+            self.tree.apply(&event, now);
+            self.events.push_back(event);
+        }
+        self.stream_selected = self.events.len().saturating_sub(1);
+        Ok(())
+    }
+
     pub fn ingest(&mut self, event: Event, now: Instant) {
+        if !self.filter.matches(&event) {
+            self.filtered_out += 1;
+            return;
+        }
         self.tree.apply(&event, now);
         if self.events.len() == self.event_cap {
             self.events.pop_front();
@@ -116,9 +154,12 @@ impl App {
     pub fn reset(&mut self, processes: Vec<Process>, now: Instant) {
         let source = std::mem::take(&mut self.source);
         let (focus, follow) = (self.focus, self.follow);
+        let (filter, filter_line) = (self.filter.clone(), std::mem::take(&mut self.filter_line));
         *self = App::new(source);
         self.focus = focus;
         self.follow = follow;
+        self.filter = filter;
+        self.filter_line = filter_line;
         for process in processes {
             let event = Event::new(crate::event::EventBody::ProcessExec(
                 crate::event::ProcessExec {
@@ -193,6 +234,7 @@ impl App {
                 self.search.editing = true;
                 self.focus = Pane::Tree;
             }
+            Action::Filter => self.filter_input = Some(self.filter_line.clone()),
             Action::NextMatch | Action::PreviousMatch => {
                 self.search.refresh(&self.tree);
                 let current = self.tree_state.selected().last().cloned();
@@ -289,6 +331,32 @@ impl App {
                 self.search.editing = false;
                 self.search.query.clear();
             }
+            _ => {}
+        }
+    }
+
+    /// A key while the filter line is open: Enter applies it (a bad line is refused with the
+    /// reason and the old filter stays), Esc leaves the filter as it was.
+    pub fn filter_key(&mut self, key: KeyEvent) {
+        let Some(input) = self.filter_input.as_mut() else {
+            return;
+        };
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                self.should_quit = true
+            }
+            KeyCode::Char(c) => input.push(c),
+            KeyCode::Backspace => {
+                input.pop();
+            }
+            KeyCode::Enter => {
+                let line = input.clone();
+                self.filter_input = None;
+                if let Err(why) = self.set_filter(&line) {
+                    self.filter_error = Some(why);
+                }
+            }
+            KeyCode::Esc => self.filter_input = None,
             _ => {}
         }
     }

@@ -33,7 +33,7 @@ use super::theme::line_column;
 type Key = (KeyCode, KeyModifiers);
 
 /// The default keys of every action, in [`Action::ALL`] order.
-const DEFAULTS: [(Action, &[&str]); 27] = [
+const DEFAULTS: [(Action, &[&str]); 28] = [
     (Action::Quit, &["q", "Ctrl-c"]),
     (Action::Help, &["?", "F1"]),
     (Action::NextPane, &["Tab"]),
@@ -56,6 +56,7 @@ const DEFAULTS: [(Action, &[&str]); 27] = [
     (Action::Search, &["/"]),
     (Action::NextMatch, &["n"]),
     (Action::PreviousMatch, &["N"]),
+    (Action::Filter, &["F"]),
     (Action::SpeedUp, &[">"]),
     (Action::SpeedDown, &["<"]),
     (Action::Step, &["."]),

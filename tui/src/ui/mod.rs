@@ -2,6 +2,7 @@
 //! them into changes of the App, and redraws when something changed.
 pub mod action;
 mod app;
+mod filter_line;
 pub mod keys;
 mod process_tree;
 mod runner;

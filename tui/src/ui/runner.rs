@@ -30,6 +30,8 @@ pub struct Options {
     pub keys: KeyMap,
     /// Shown in the status bar (e.g. "local", "replay incident.jsonl").
     pub source_name: String,
+    /// The initial filter line (from the command line).
+    pub filter_line: String,
 }
 
 const TICK: Duration = Duration::from_millis(250);
@@ -54,6 +56,8 @@ async fn event_loop(
         name: options.source_name.clone(),
         ..SourceStatus::default()
     });
+    app.set_filter(&options.filter_line)
+        .map_err(|why| anyhow::anyhow!("invalid filter: {why}"))?;
     let mut cache = TreeCache::default();
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -76,6 +80,10 @@ async fn event_loop(
                 match term? {
                     TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.search.editing => {
                         app.search_key(key);
+                        dirty = true;
+                    }
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.filter_input.is_some() => {
+                        app.filter_key(key);
                         dirty = true;
                     }
                     TermEvent::Key(key) if key.kind != KeyEventKind::Release => {

@@ -6,6 +6,17 @@ use crate::ui::{action::Action, app::App};
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
     let theme = look.theme;
+    if let Some(input) = &app.filter_input {
+        let line = Line::from(vec![
+            styled(format!(" filter: {input}▏ "), theme.banner),
+            styled(
+                " process=REGEX pod=REGEX namespace=NS type=PROCESS_EXEC,…  Enter applies, Esc cancels ",
+                theme.status_bar,
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+        return;
+    }
     if app.search.editing || app.search.active() {
         let cursor = if app.search.editing { "▏" } else { "" };
         let found = match app.search.matches().len() {
@@ -55,6 +66,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
                 app.events_evicted, app.tree.expired
             ),
             theme.status_bar,
+        ));
+    }
+    if let Some(why) = &app.filter_error {
+        spans.push(styled(format!(" filter refused: {why} "), theme.error));
+    } else if !app.filter_line.is_empty() {
+        spans.push(styled(
+            format!(
+                " filter: {} ({} hidden) ",
+                app.filter_line, app.filtered_out
+            ),
+            theme.banner,
         ));
     }
     if app.follow {
