@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{require_root, tetrascope_bin};
+use common::{marker_dir, require_root, tetrascope_bin};
 
 struct Tmux {
     session: String,
@@ -142,13 +142,18 @@ fn navigate_search_details_and_quit_in_a_real_terminal() {
 }
 
 #[test]
-fn the_live_view_shows_new_processes() {
+fn the_live_view_shows_new_processes_and_records_them() {
     if !require_root() {
         return;
     }
+    let dir = marker_dir("ui-record");
+    for old in std::fs::read_dir(&dir).unwrap() {
+        std::fs::remove_file(old.unwrap().path()).unwrap();
+    }
     let tmux = Tmux::start("live", 120, 40);
     tmux.type_text(&format!(
-        "{} 2>/dev/null; echo exited-$?",
+        "cd {} && {} 2>/dev/null; echo exited-$?",
+        dir.display(),
         tetrascope_bin().display()
     ));
     tmux.send(&["Enter"]);
@@ -163,6 +168,35 @@ fn the_live_view_shows_new_processes() {
     tmux.wait_for("the new process in the stream", |s| {
         s.contains("/usr/bin/sleep 0.0101")
     });
+
+    // R records from the live view until R again.
+    tmux.send(&["R"]);
+    tmux.wait_for("recording", |s| s.contains("● REC tetrascope-"));
+    Command::new("/usr/bin/sleep")
+        .arg("0.0102")
+        .status()
+        .unwrap();
+    tmux.wait_for("the recorded process", |s| {
+        s.contains("/usr/bin/sleep 0.0102")
+    });
+    tmux.send(&["R"]);
+    tmux.wait_for("the recording closed", |s| s.contains("recorded "));
     tmux.send(&["q"]);
     tmux.wait_for("a clean exit", |s| s.contains("exited-0"));
+
+    let recording = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.extension().is_some_and(|x| x == "jsonl")
+                && !p.to_string_lossy().ends_with(".meta.jsonl")
+        })
+        .expect("a recording in the working directory");
+    let out = Command::new(tetrascope_bin())
+        .args(["getevents", "-o", "compact", "--input"])
+        .arg(&recording)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/usr/bin/sleep 0.0102"));
 }

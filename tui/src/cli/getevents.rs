@@ -8,13 +8,10 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::{
-    filter_args::FilterArgs,
-    live::{self, LiveRecording},
-    node::node_name,
-};
+use super::{filter_args::FilterArgs, live, node::node_name};
 use crate::{
     event::{CompactEncoder, Event, EventFilter, encode_json},
+    record::LiveRecording,
     record::{OpenError, ReadItem, Recording},
     source::{
         file::JsonLines,

@@ -1,13 +1,12 @@
 //! The live loop shared by `getevents` and `record`: start the probes, hand each batch of events
 //! to a sink until Ctrl-C, SIGTERM or the optional deadline, then drain what is left.
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
     event::Event,
-    record::{CaptureOptions, Header, Recorder, RecorderOptions, Summary},
     source::local::{LocalCounters, LocalSource},
 };
 
@@ -52,42 +51,6 @@ pub fn run(
         sink(&mut events, &counters)?;
         Ok(counters)
     })
-}
-
-/// A recording of the live stream, as `record` and `getevents --record` make it.
-pub struct LiveRecording {
-    recorder: Recorder,
-}
-
-impl LiveRecording {
-    pub fn create(path: &Path, node_name: &str) -> Result<Self> {
-        let header = Header::new(CaptureOptions {
-            source: "local".into(),
-            node_name: node_name.to_string(),
-            args: std::env::args().collect(),
-        });
-        let recorder = Recorder::create(path, header, RecorderOptions::default())
-            .with_context(|| format!("creating {}", path.display()))?;
-        Ok(Self { recorder })
-    }
-
-    /// Writes a batch (every event: filters apply to what is shown, not to what is kept) and
-    /// hands it to the OS at once: batches come every 50 ms at most, and a recorder killed with
-    /// SIGKILL then loses nothing it had read but a partly written last line.
-    pub fn record(&mut self, events: &[Event], counters: &LocalCounters) -> Result<()> {
-        self.recorder
-            .set_counter("kernel_lost", counters.kernel_lost);
-        self.recorder.set_counter("undecodable", counters.malformed);
-        for event in events {
-            self.recorder.write(event)?;
-        }
-        self.recorder.flush()?;
-        Ok(())
-    }
-
-    pub fn finish(self) -> Result<Summary> {
-        Ok(self.recorder.finish()?)
-    }
 }
 
 /// Parses a duration such as `90s`, `5m`, `1h` or `250ms` (a bare number is seconds).

@@ -8,10 +8,9 @@ use std::{
 use anyhow::Result;
 use clap::Args;
 
-use super::{
-    live::{self, LiveRecording},
-    node::node_name,
-};
+use crate::record::LiveRecording;
+
+use super::{live, node::node_name};
 
 #[derive(Args, Debug)]
 pub struct RecordArgs {

@@ -14,6 +14,7 @@
 //! that read up to their last complete line; a cut last line is a [`ReadItem::TornTail`]. Any
 //! Tetragon export file reads as a recording without a sidecar (no checkpoints).
 mod format;
+mod live;
 mod reader;
 mod writer;
 
@@ -24,6 +25,7 @@ pub use format::{
     CaptureOptions, Checkpoint, FORMAT_NAME, FORMAT_VERSION, Header, MetaRecord,
     SUPPORTED_VERSIONS, Summary, sidecar_path,
 };
+pub use live::LiveRecording;
 pub use reader::{EventReader, OpenError, Recording};
 pub use writer::{Recorder, RecorderOptions};
 

@@ -20,6 +20,7 @@ pub struct LocalCounters {
 }
 
 pub struct LocalSource {
+    node_name: String,
     sensor: Sensor,
     table: ProcessTable,
     records: Vec<SensorRecord>,
@@ -32,11 +33,12 @@ impl LocalSource {
         let (sensor, report) = Sensor::start()?;
         let proc_root = Path::new("/proc");
         let host_ns = procfs::host_namespaces(proc_root);
-        let mut table = ProcessTable::new(node_name, BootClock::now(), host_ns);
+        let mut table = ProcessTable::new(node_name.clone(), BootClock::now(), host_ns);
         let running = procfs::snapshot(proc_root);
         let seeded = running.len();
         table.seed(running);
         let source = Self {
+            node_name,
             sensor,
             table,
             records: Vec::new(),
@@ -61,6 +63,11 @@ impl LocalSource {
         for record in self.records.drain(..) {
             out.extend(self.table.apply(record));
         }
+    }
+
+    /// The node name in this source's events.
+    pub fn node_name(&self) -> &str {
+        &self.node_name
     }
 
     pub fn counters(&self) -> LocalCounters {

@@ -27,6 +27,7 @@ pub enum Action {
     NextMatch,
     PreviousMatch,
     Filter,
+    Record,
     SpeedUp,
     SpeedDown,
     Step,
@@ -35,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::Quit,
         Action::Help,
         Action::NextPane,
@@ -59,6 +60,7 @@ impl Action {
         Action::NextMatch,
         Action::PreviousMatch,
         Action::Filter,
+        Action::Record,
         Action::SpeedUp,
         Action::SpeedDown,
         Action::Step,
@@ -92,6 +94,7 @@ impl Action {
             Action::NextMatch => "next-match",
             Action::PreviousMatch => "previous-match",
             Action::Filter => "filter",
+            Action::Record => "record",
             Action::SpeedUp => "speed-up",
             Action::SpeedDown => "speed-down",
             Action::Step => "step",
@@ -126,6 +129,7 @@ impl Action {
             Action::NextMatch => "next search match",
             Action::PreviousMatch => "previous search match",
             Action::Filter => "filter events: process=REGEX pod=REGEX namespace=NS type=TYPE",
+            Action::Record => "live: start or stop recording every event to tetrascope-TIME.jsonl",
             Action::SpeedUp => "replay faster",
             Action::SpeedDown => "replay slower",
             Action::Step => "replay one event",

@@ -79,6 +79,8 @@ pub struct App {
     /// Why the last filter line was refused.
     pub filter_error: Option<String>,
     pub filtered_out: u64,
+    /// The recording in progress (file, events, bytes), or the last one's outcome.
+    pub recording: Option<String>,
     pub should_quit: bool,
 }
 
@@ -108,6 +110,7 @@ impl App {
             filter_input: None,
             filter_error: None,
             filtered_out: 0,
+            recording: None,
             should_quit: false,
         }
     }
@@ -301,8 +304,9 @@ impl App {
                     self.reveal(&parent);
                 }
             }
-            // Replay controls are the runner's.
-            Action::SpeedUp
+            // Recording and replay controls are the runner's.
+            Action::Record
+            | Action::SpeedUp
             | Action::SpeedDown
             | Action::Step
             | Action::SeekBack

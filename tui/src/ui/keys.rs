@@ -33,7 +33,7 @@ use super::theme::line_column;
 type Key = (KeyCode, KeyModifiers);
 
 /// The default keys of every action, in [`Action::ALL`] order.
-const DEFAULTS: [(Action, &[&str]); 28] = [
+const DEFAULTS: [(Action, &[&str]); 29] = [
     (Action::Quit, &["q", "Ctrl-c"]),
     (Action::Help, &["?", "F1"]),
     (Action::NextPane, &["Tab"]),
@@ -57,6 +57,7 @@ const DEFAULTS: [(Action, &[&str]); 28] = [
     (Action::NextMatch, &["n"]),
     (Action::PreviousMatch, &["N"]),
     (Action::Filter, &["F"]),
+    (Action::Record, &["R"]),
     (Action::SpeedUp, &[">"]),
     (Action::SpeedDown, &["<"]),
     (Action::Step, &["."]),

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     event::Event,
-    record::ReadItem,
+    record::{LiveRecording, ReadItem},
     source::{local::LocalSource, replay::ReplaySource},
 };
 
@@ -64,6 +64,7 @@ async fn event_loop(
     let mut batch: Vec<Event> = Vec::new();
     let mut source_done = false;
     let mut dirty = true;
+    let mut recording: Option<LiveRecording> = None;
     while !app.should_quit {
         if dirty {
             update_source_status(&mut app, source, source_done);
@@ -91,6 +92,10 @@ async fn event_loop(
                             let page = terminal.size()?.height.saturating_sub(4) as usize;
                             dirty |= app.handle(action, page);
                             dirty |= replay_control(&mut app, source, action)?;
+                            if action == Action::Record {
+                                toggle_recording(&mut app, source, &mut recording);
+                                dirty = true;
+                            }
                             if action == Action::Step || action == Action::SeekBack || action == Action::SeekForward {
                                 source_done = false;
                             }
@@ -102,6 +107,10 @@ async fn event_loop(
             }
             more = next_events(source, &mut batch, &mut app), if !source_done => {
                 source_done = !more?;
+                if let (Some(rec), UiSource::Live(live)) = (recording.as_mut(), &*source) {
+                    let written = rec.record(&batch, &live.counters());
+                    note_recording(&mut app, rec, written.err());
+                }
                 let now = Instant::now();
                 for event in batch.drain(..) {
                     app.ingest(event, now);
@@ -118,6 +127,49 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Starts or stops recording the live stream (every event, whatever the filter shows).
+fn toggle_recording(app: &mut App, source: &UiSource, recording: &mut Option<LiveRecording>) {
+    let UiSource::Live(live) = source else {
+        app.recording = Some("recording works on the live view only".into());
+        return;
+    };
+    app.recording = Some(match recording.take() {
+        Some(rec) => {
+            let path = rec.path().display().to_string();
+            match rec.finish() {
+                Ok(summary) => format!("recorded {} events to {path}", summary.events),
+                Err(e) => format!("recording {path} failed: {e:#}"),
+            }
+        }
+        None => {
+            let name = chrono::Utc::now()
+                .format("tetrascope-%Y%m%d-%H%M%SZ.jsonl")
+                .to_string();
+            match LiveRecording::create(std::path::Path::new(&name), live.node_name()) {
+                Ok(rec) => {
+                    let message = format!("● REC {name}");
+                    *recording = Some(rec);
+                    message
+                }
+                Err(e) => format!("cannot record: {e:#}"),
+            }
+        }
+    });
+}
+
+fn note_recording(app: &mut App, rec: &LiveRecording, error: Option<anyhow::Error>) {
+    let stats = rec.stats();
+    app.recording = Some(match error {
+        None => format!(
+            "● REC {} {} events {:.1} MB",
+            rec.path().display(),
+            stats.events,
+            stats.bytes as f64 / 1e6
+        ),
+        Some(e) => format!("recording {} failed: {e:#}", rec.path().display()),
+    });
 }
 
 /// Waits for the next events; false when the source has nothing more (a replay's end).

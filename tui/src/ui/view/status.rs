@@ -68,6 +68,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
             theme.status_bar,
         ));
     }
+    if let Some(recording) = &app.recording {
+        spans.push(styled(format!(" {recording} "), theme.kill));
+    }
     if let Some(why) = &app.filter_error {
         spans.push(styled(format!(" filter refused: {why} "), theme.error));
     } else if !app.filter_line.is_empty() {
