@@ -23,6 +23,9 @@ done
 echo "== recordings: write and read throughput"
 cargo bench --locked -p tetrascope --bench recording -- --noplot 2>/dev/null | grep -E '^recording|thrpt:' | grep -v '%' || true
 
+echo "== UI: one frame with 50,000 living processes and 1,000,000 events retained"
+cargo bench --locked -p tetrascope --bench render -- --noplot 2>/dev/null | grep -E '^render|time:' | grep -v '%' || true
+
 echo "== seeking to the middle of a 1,000,000-event recording"
 cargo test --release --locked -p tetrascope-tests --test recording seeking -- --nocapture 2>&1 | grep -E '^seek'
 

@@ -48,7 +48,7 @@ pub fn run() -> ExitCode {
     match cli.command {
         Some(Command::GetEvents(args)) => getevents::run(args),
         Some(Command::Record(args)) => record::run(args),
-        Some(Command::Replay(args)) => ui::replay(&cli.look, &args),
+        Some(Command::Replay(args)) => ui::replay(&args),
         None => ui::live(&cli.look, &cli.filters, cli.node_name),
     }
 }

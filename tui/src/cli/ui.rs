@@ -13,11 +13,17 @@ use crate::{
     ui::{self, Options, UiSource, keys::KeyMap, theme::Theme},
 };
 
-#[derive(Args, Debug, Default)]
+#[derive(Args, Debug)]
 pub struct LookArgs {
     /// Colour theme: default, light, high-contrast, no-colour, or a theme file (.toml)
-    #[arg(long, global = true, value_name = "NAME|FILE")]
+    #[arg(long, value_name = "NAME|FILE")]
     pub theme: Option<String>,
+    /// Seconds an exited process stays in the tree
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub keep_exited: u64,
+    /// Events kept for the event pane and details; the oldest go first (counted)
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_events: usize,
 }
 
 #[derive(Args, Debug)]
@@ -32,6 +38,8 @@ pub struct ReplayArgs {
     pub paused: bool,
     #[command(flatten)]
     pub filters: FilterArgs,
+    #[command(flatten)]
+    pub look: LookArgs,
 }
 
 pub fn live(look: &LookArgs, filters: &FilterArgs, node: Option<String>) -> ExitCode {
@@ -48,7 +56,7 @@ pub fn live(look: &LookArgs, filters: &FilterArgs, node: Option<String>) -> Exit
     })
 }
 
-pub fn replay(look: &LookArgs, args: &ReplayArgs) -> ExitCode {
+pub fn replay(args: &ReplayArgs) -> ExitCode {
     report(|| {
         anyhow::ensure!(
             args.speed.is_finite() && args.speed > 0.0,
@@ -56,7 +64,7 @@ pub fn replay(look: &LookArgs, args: &ReplayArgs) -> ExitCode {
             args.speed
         );
         let options = options(
-            look,
+            &args.look,
             &args.filters,
             format!("replay {}", args.file.display()),
         )?;
@@ -83,6 +91,8 @@ fn options(look: &LookArgs, filters: &FilterArgs, source_name: String) -> Result
         keys,
         source_name,
         filter_line: filters.to_line(),
+        keep_exited: std::time::Duration::from_secs(look.keep_exited),
+        max_events: look.max_events.max(1),
     })
 }
 

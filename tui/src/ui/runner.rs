@@ -32,6 +32,10 @@ pub struct Options {
     pub source_name: String,
     /// The initial filter line (from the command line).
     pub filter_line: String,
+    /// How long exited processes stay in the tree.
+    pub keep_exited: Duration,
+    /// Events retained.
+    pub max_events: usize,
 }
 
 const TICK: Duration = Duration::from_millis(250);
@@ -56,6 +60,8 @@ async fn event_loop(
         name: options.source_name.clone(),
         ..SourceStatus::default()
     });
+    app.keep_exited = options.keep_exited;
+    app.event_cap = options.max_events;
     app.set_filter(&options.filter_line)
         .map_err(|why| anyhow::anyhow!("invalid filter: {why}"))?;
     let mut cache = TreeCache::default();
