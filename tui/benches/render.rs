@@ -1,6 +1,7 @@
 //! One frame of the UI with 50,000 living processes in the tree and 1,000,000 events retained
-//! (host processes without pods, ~3 KB an event in memory), at 120×40: with the tree rows cached
-//! (nothing changed), after a change (rows rebuilt), and with every process opened.
+//! (host processes without pods, ~4 KB an event in memory), at 120×40: with the tree rows cached
+//! (nothing changed), after a change (rows rebuilt) with the tree closed and in follow mode, and
+//! with every process opened.
 
 use std::{
     hint::black_box,
@@ -119,7 +120,19 @@ fn render(c: &mut Criterion) {
     group.bench_function("after_an_event", |b| {
         b.iter(|| {
             next += 1;
-            app.ingest(exec(next, 2), now);
+            app.ingest(exec(next, 2 + next % (LIVE / FAN_OUT)), now);
+            frame(black_box(&mut app), &mut cache);
+        })
+    });
+    // Follow mode: the newest process's ancestors are open (the root with 500 children, the
+    // parent with its ~100 children and every new one).
+    app.select_newest_process();
+    frame(&mut app, &mut cache);
+    group.bench_function("after_an_event_following", |b| {
+        b.iter(|| {
+            next += 1;
+            app.ingest(exec(next, 2 + next % (LIVE / FAN_OUT)), now);
+            app.select_newest_process();
             frame(black_box(&mut app), &mut cache);
         })
     });

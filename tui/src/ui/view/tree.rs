@@ -1,5 +1,5 @@
 //! The process tree pane.
-use std::time::Instant;
+use std::{collections::HashSet, time::Instant};
 
 use ratatui::{Frame, layout::Rect, text::Line};
 use tui_tree_widget::{Tree, TreeItem};
@@ -17,12 +17,16 @@ use crate::ui::{
 /// Arguments longer than this are elided in a row.
 const ARGS_WIDTH: usize = 48;
 
-/// The tree's rows, rebuilt only when the model changed (or a "new" highlight ran out).
+/// The tree's rows, rebuilt only when the model, the search or the opened nodes changed (or a
+/// "new" highlight ran out). Only opened nodes get their children built: a closed node with
+/// children carries one placeholder child (so it shows as closed), which keeps a rebuild
+/// proportional to what can be seen rather than to the whole tree.
 #[derive(Default)]
 pub struct TreeCache {
     items: Vec<TreeItem<'static, String>>,
     generation: Option<u64>,
     query: String,
+    opened: HashSet<Vec<String>>,
     /// The earliest moment a highlighted row stops being new.
     refresh_at: Option<Instant>,
 }
@@ -31,15 +35,26 @@ pub struct TreeCache {
 struct Build<'a> {
     tree: &'a ProcessTree,
     search: &'a Search,
+    opened: &'a HashSet<Vec<String>>,
+    /// exec_ids from the root to the node being built.
+    path: Vec<String>,
     theme: &'a Theme,
     now: Instant,
     refresh_at: Option<Instant>,
 }
 
 impl TreeCache {
-    fn refresh(&mut self, tree: &ProcessTree, search: &mut Search, theme: &Theme, now: Instant) {
+    fn refresh(
+        &mut self,
+        tree: &ProcessTree,
+        search: &mut Search,
+        opened: &HashSet<Vec<String>>,
+        theme: &Theme,
+        now: Instant,
+    ) {
         let stale = self.generation != Some(tree.generation())
             || self.query != search.query
+            || self.opened != *opened
             || self.refresh_at.is_some_and(|at| now >= at);
         if !stale {
             return;
@@ -48,6 +63,8 @@ impl TreeCache {
         let mut build = Build {
             tree,
             search,
+            opened,
+            path: Vec::new(),
             theme,
             now,
             refresh_at: None,
@@ -59,6 +76,7 @@ impl TreeCache {
             .collect();
         self.generation = Some(tree.generation());
         self.query.clone_from(&search.query);
+        self.opened.clone_from(opened);
         self.refresh_at = build.refresh_at;
     }
 }
@@ -81,8 +99,13 @@ fn item(
             .map_or(fresh_until, |at| at.min(fresh_until));
         build.refresh_at = Some(at);
     }
+    build.path.push(id.to_string());
+    // A search shows its matches with all their ancestors opened.
+    let open = build.search.active() || build.opened.contains(&build.path);
     // Deep chains are cut rather than overflowing the stack.
-    let children = if depth < 512 {
+    let children = if !open {
+        placeholder(build, node)
+    } else if depth < 512 {
         node.children
             .iter()
             .filter_map(|c| item(build, c, node.process.pid, depth + 1))
@@ -90,9 +113,20 @@ fn item(
     } else {
         Vec::new()
     };
+    build.path.pop();
     let positions = build.search.positions(&node.process).unwrap_or_default();
     let row = row(node, parent_pid, build.theme, now < fresh_until, &positions);
     TreeItem::new(id.to_string(), row, children).ok()
+}
+
+/// The stand-in child of a closed node that has children to show.
+fn placeholder(build: &Build, node: &Node) -> Vec<TreeItem<'static, String>> {
+    if node.children.iter().any(|c| build.search.shows(c)) {
+        let id = format!("{}\u{0}closed", node.process.exec_id);
+        vec![TreeItem::new_leaf(id, "…")]
+    } else {
+        Vec::new()
+    }
 }
 
 /// binary, how it ended, arguments, pid, uid, pod, child count; search matches highlighted in
@@ -197,9 +231,14 @@ fn highlighted(
 }
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, cache: &mut TreeCache, look: &Look) {
-    // Paused: the rows stay as they were (a search still filters them).
-    if app.paused_at.is_none() || cache.generation.is_none() || cache.query != app.search.query {
-        cache.refresh(&app.tree, &mut app.search, look.theme, look.now);
+    // Paused: the rows stay as they were, unless the user opens nodes or searches.
+    if app.paused_at.is_none()
+        || cache.generation.is_none()
+        || cache.query != app.search.query
+        || cache.opened != *app.tree_state.opened()
+    {
+        let opened = app.tree_state.opened();
+        cache.refresh(&app.tree, &mut app.search, opened, look.theme, look.now);
     }
     let title = format!(" Processes ({}) ", app.tree.len());
     let block = pane(title, focused(app, Pane::Tree), look.theme);
