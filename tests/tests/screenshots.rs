@@ -2,12 +2,15 @@
 //! turned into standalone SVG files. Each test compares the fresh drawing with the committed
 //! file, so a change to the UI must come with regenerated screenshots:
 //! `TETRASCOPE_WRITE_SCREENSHOTS=1 cargo test -p tetrascope-tests --test screenshots`.
+mod common;
+
 use std::{
     fmt::Write as _,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
 
+use common::app_with_fixture;
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::{
     Terminal,
@@ -17,35 +20,11 @@ use ratatui::{
     style::{Color, Modifier, Style},
     text::Span,
 };
-use tetrascope::{
-    record::ReadItem,
-    source::replay::{ReplayOptions, ReplaySource},
-    ui::{App, Look, SourceStatus, TreeCache, action::Action, draw, keys::KeyMap, theme::Theme},
-};
+use tetrascope::ui::{App, Look, TreeCache, action::Action, draw, keys::KeyMap, theme::Theme};
 
 const SIZE: (u16, u16) = (120, 36);
 const REGENERATE: &str =
     "TETRASCOPE_WRITE_SCREENSHOTS=1 cargo test -p tetrascope-tests --test screenshots";
-
-/// The fixture replayed into an App, all of it, at one instant.
-fn app_with_fixture(base: Instant) -> App {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
-    let options = ReplayOptions {
-        speed: None,
-        paused: false,
-    };
-    let mut replay = ReplaySource::open(&path, options).unwrap();
-    let mut app = App::new(SourceStatus {
-        name: "replay lineage.jsonl".into(),
-        ..SourceStatus::default()
-    });
-    while let Some(item) = replay.step().unwrap() {
-        if let ReadItem::Event(event) = item {
-            app.ingest(event, base);
-        }
-    }
-    app
-}
 
 /// The fixture App and its last drawn screen. Drawn after each action, as the UI does (the tree
 /// widget navigates what it last drew), 10 s after ingestion so that no "new" highlight shows.

@@ -142,6 +142,28 @@ fn navigate_search_details_and_quit_in_a_real_terminal() {
 }
 
 #[test]
+fn a_replay_starts_part_way_paused_and_steps() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
+    let tmux = Tmux::start("start", 120, 40);
+    tmux.type_text(&format!(
+        "{} replay {} --start 3s --paused; echo exited-$?",
+        tetrascope_bin().display(),
+        fixture.display()
+    ));
+    tmux.send(&["Enter"]);
+    // 3 s after the first event: six events played, tini and irisdb alive, nothing playing.
+    tmux.wait_for("the state at 3 s", |s| {
+        s.contains("Processes (2)") && s.contains("⏸ 6 ")
+    });
+    tmux.send(&["."]);
+    tmux.wait_for("one step: the cat exec", |s| {
+        s.contains("Processes (3)") && s.contains("/usr/bin/cat")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_for("a clean exit", |s| s.contains("exited-0"));
+}
+
+#[test]
 fn the_live_view_shows_new_processes_and_records_them() {
     if !require_root() {
         return;

@@ -1,39 +1,15 @@
 //! The whole screen, with styles, at 80×24 and 120×40, driven by replaying a fixture recording.
-use std::{
-    path::Path,
-    time::{Duration, Instant},
-};
+mod common;
 
+use std::time::{Duration, Instant};
+
+use common::app_with_fixture;
 use ratatui::{Terminal, backend::TestBackend};
-use tetrascope::{
-    record::ReadItem,
-    source::replay::{ReplayOptions, ReplaySource},
-    ui::{
-        App, Look, Pane, SourceStatus, TreeCache, action::Action, draw, keys::KeyMap, theme::Theme,
-    },
+use tetrascope::ui::{
+    App, Look, Pane, TreeCache, action::Action, draw, keys::KeyMap, theme::Theme,
 };
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
-
-/// The fixture replayed into an App, all of it, at one instant.
-fn app_with_fixture(base: Instant) -> App {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
-    let options = ReplayOptions {
-        speed: None,
-        paused: false,
-    };
-    let mut replay = ReplaySource::open(&path, options).unwrap();
-    let mut app = App::new(SourceStatus {
-        name: "replay lineage.jsonl".into(),
-        ..SourceStatus::default()
-    });
-    while let Some(item) = replay.step().unwrap() {
-        if let ReadItem::Event(event) = item {
-            app.ingest(event, base);
-        }
-    }
-    app
-}
 
 /// Renders and returns the buffer with its styles, as insta stores it.
 fn screen(app: &mut App, theme: &Theme, size: (u16, u16), now: Instant) -> String {

@@ -177,3 +177,28 @@ pub fn marker_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.canonicalize().unwrap()
 }
+
+/// The UI fixture (tests/fixtures/lineage.jsonl) replayed into an App, all of it, at `base`.
+pub fn app_with_fixture(base: std::time::Instant) -> tetrascope::ui::App {
+    use tetrascope::{
+        record::ReadItem,
+        source::replay::{ReplayOptions, ReplaySource},
+        ui::{App, SourceStatus},
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
+    let options = ReplayOptions {
+        speed: None,
+        paused: false,
+    };
+    let mut replay = ReplaySource::open(&path, options).unwrap();
+    let mut app = App::new(SourceStatus {
+        name: "replay lineage.jsonl".into(),
+        ..SourceStatus::default()
+    });
+    while let Some(item) = replay.step().unwrap() {
+        if let ReadItem::Event(event) = item {
+            app.ingest(event, base);
+        }
+    }
+    app
+}

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::{filter_args::FilterArgs, node::node_name};
 use crate::{
+    event::Timestamp,
     source::{
         local::LocalSource,
         replay::{ReplayOptions, ReplaySource},
@@ -36,6 +37,10 @@ pub struct ReplayArgs {
     /// Start paused (Space plays)
     #[arg(long)]
     pub paused: bool,
+    /// Start at this point: an offset from the first event (90s, 5m), a time (RFC 3339), or a
+    /// share of the events (50%)
+    #[arg(long, value_name = "T")]
+    pub start: Option<String>,
     #[command(flatten)]
     pub filters: FilterArgs,
     #[command(flatten)]
@@ -68,15 +73,44 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
             &args.filters,
             format!("replay {}", args.file.display()),
         )?;
-        let replay = ReplaySource::open(
+        let mut replay = ReplaySource::open(
             &args.file,
             ReplayOptions {
                 speed: Some(args.speed),
                 paused: args.paused,
             },
         )?;
+        if let Some(start) = &args.start {
+            seek_start(&mut replay, start)?;
+        }
         block_on(ui::run(UiSource::Replay(Box::new(replay)), options))
     })
+}
+
+/// `--start`: `50%`, an RFC 3339 time, or an offset from the first event.
+fn seek_start(replay: &mut ReplaySource, start: &str) -> Result<()> {
+    if let Some(percent) = start.strip_suffix('%') {
+        let share: f64 = percent
+            .trim()
+            .parse()
+            .with_context(|| format!("--start {start}: expected a percentage such as 50%"))?;
+        replay.seek_fraction(share / 100.0)?;
+        return Ok(());
+    }
+    let time = match start.parse::<Timestamp>() {
+        Ok(time) => time,
+        Err(_) => {
+            let offset = super::live::parse_duration(start).map_err(|why| {
+                anyhow::anyhow!("--start: {why}; or give a time or a share (50%)")
+            })?;
+            let first = replay
+                .first_time()?
+                .context("--start with an offset needs events with times")?;
+            Timestamp::from_unix_nanos(first.unix_nanos() + offset.as_nanos() as i128)
+        }
+    };
+    replay.seek_time(time)?;
+    Ok(())
 }
 
 fn options(look: &LookArgs, filters: &FilterArgs, source_name: String) -> Result<Options> {

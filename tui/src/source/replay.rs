@@ -146,6 +146,18 @@ impl ReplaySource {
         self.skip_while(|event, _| event.time.is_some_and(|t| t < time))
     }
 
+    /// The time of the recording's first event (None for an empty recording or one without
+    /// times).
+    pub fn first_time(&self) -> io::Result<Option<Timestamp>> {
+        let mut reader = self.recording.events()?;
+        while let Some(item) = reader.next_item()? {
+            if let ReadItem::Event(event) = item {
+                return Ok(event.time);
+            }
+        }
+        Ok(None)
+    }
+
     /// Moves to event number `index` (0-based, counted from the start of the recording).
     pub fn seek_event(&mut self, index: u64) -> io::Result<()> {
         let checkpoint = self.recording.checkpoint_at_or_before_event(index).cloned();

@@ -27,7 +27,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::action::Action;
-use super::theme::line_column;
+use super::config_file::{ConfigFileError, line_column};
 
 /// A key as bindings store it: normalised by [`normalise`].
 type Key = (KeyCode, KeyModifiers);
@@ -107,26 +107,9 @@ pub struct KeyMap {
 /// user as is.
 #[derive(Debug)]
 pub enum KeyError {
-    /// The configuration file exists but could not be read.
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    /// The file is not valid TOML.
-    Parse {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// A value of the wrong type (`keys.quit = 3`), or `quit` left without keys.
-    Value {
-        file: String,
-        line: usize,
-        column: usize,
-        key: String,
-        message: String,
-    },
+    /// The configuration file exists but could not be read, is not valid TOML, or has a value
+    /// of the wrong type (`keys.quit = 3`) or leaves `quit` without keys.
+    File(ConfigFileError),
     /// A key name [`parse_key`] does not understand.
     BadKey {
         file: String,
@@ -148,25 +131,16 @@ pub enum KeyError {
     },
 }
 
+impl From<ConfigFileError> for KeyError {
+    fn from(error: ConfigFileError) -> KeyError {
+        KeyError::File(error)
+    }
+}
+
 impl fmt::Display for KeyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KeyError::Read { path, error } => {
-                write!(f, "cannot read key bindings {}: {error}", path.display())
-            }
-            KeyError::Parse {
-                file,
-                line,
-                column,
-                message,
-            } => write!(f, "{file}:{line}:{column}: invalid TOML: {message}"),
-            KeyError::Value {
-                file,
-                line,
-                column,
-                key,
-                message,
-            } => write!(f, "{file}:{line}:{column}: `{key}`: {message}"),
+            KeyError::File(error) => fmt::Display::fmt(error, f),
             KeyError::BadKey {
                 file,
                 line,
@@ -210,8 +184,8 @@ impl fmt::Display for KeyError {
 impl std::error::Error for KeyError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            KeyError::Read { error, .. } => Some(error),
-            _ => None,
+            KeyError::File(error) => error.source(),
+            KeyError::BadKey { .. } | KeyError::Conflict { .. } => None,
         }
     }
 }
@@ -261,7 +235,8 @@ impl KeyMap {
     /// Reads a configuration file: its `[keys]` table rebinds the actions it names; other
     /// tables of the file are left to other settings. Returns one warning per unknown action.
     pub fn load(path: &Path) -> Result<(KeyMap, Vec<String>), KeyError> {
-        let text = std::fs::read_to_string(path).map_err(|error| KeyError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigFileError::Read {
+            what: "key bindings",
             path: path.to_path_buf(),
             error,
         })?;
@@ -270,17 +245,8 @@ impl KeyMap {
 
     /// Like [`KeyMap::load`], for the text of a file; `source` names it in messages.
     pub fn from_toml(text: &str, source: &str) -> Result<(KeyMap, Vec<String>), KeyError> {
-        let document = DeTable::parse(text).map_err(|error| {
-            let (line, column) = error
-                .span()
-                .map_or((1, 1), |span| line_column(text, span.start));
-            KeyError::Parse {
-                file: source.to_string(),
-                line,
-                column,
-                message: error.message().trim_end().to_string(),
-            }
-        })?;
+        let document =
+            DeTable::parse(text).map_err(|error| ConfigFileError::parse(text, source, &error))?;
         let at = |span: Range<usize>| line_column(text, span.start);
         let mut map = KeyMap::defaults();
         let mut warnings = Vec::new();
@@ -288,15 +254,14 @@ impl KeyMap {
             return Ok((map, warnings));
         };
         let Some(table) = table.get_ref().as_table() else {
-            let (line, column) = at(table.span());
-            return Err(KeyError::Value {
-                file: source.to_string(),
-                line,
-                column,
-                key: "keys".to_string(),
-                message: "expected a table: [keys] followed by lines such as quit = \"q\""
-                    .to_string(),
-            });
+            return Err(ConfigFileError::value(
+                text,
+                source,
+                table.span(),
+                "keys",
+                "expected a table: [keys] followed by lines such as quit = \"q\"",
+            )
+            .into());
         };
         // Where each key set in the file was written, for conflict messages.
         let mut written: HashMap<(Action, Key), Range<usize>> = HashMap::new();
@@ -316,16 +281,14 @@ impl KeyMap {
             };
             let mut keys = Vec::new();
             for (key_text, span) in key_names(value).map_err(|span| {
-                let (line, column) = at(span);
-                KeyError::Value {
-                    file: source.to_string(),
-                    line,
-                    column,
-                    key: format!("keys.{}", name.get_ref()),
-                    message: "expected a key name such as \"q\" or a list such as \
-                              [\"q\", \"Ctrl-c\"]"
-                        .to_string(),
-                }
+                ConfigFileError::value(
+                    text,
+                    source,
+                    span,
+                    format!("keys.{}", name.get_ref()),
+                    "expected a key name such as \"q\" or a list such as \
+                     [\"q\", \"Ctrl-c\"]",
+                )
             })? {
                 let key = parse_key(key_text).map_err(|reason| {
                     let (line, column) = at(span.clone());
@@ -344,14 +307,14 @@ impl KeyMap {
                 }
             }
             if action == Action::Quit && keys.is_empty() {
-                let (line, column) = at(value.span());
-                return Err(KeyError::Value {
-                    file: source.to_string(),
-                    line,
-                    column,
-                    key: format!("keys.{}", name.get_ref()),
-                    message: "`quit` needs at least one key".to_string(),
-                });
+                return Err(ConfigFileError::value(
+                    text,
+                    source,
+                    value.span(),
+                    format!("keys.{}", name.get_ref()),
+                    "`quit` needs at least one key",
+                )
+                .into());
             }
             map.keys[index(action)] = keys;
             configured[index(action)] = true;
@@ -932,7 +895,10 @@ mod tests {
         assert!(error.to_string().contains("at least one key"), "{error}");
         let error = config("[keys\nquit = \"q\"\n").unwrap_err();
         assert!(
-            matches!(error, KeyError::Parse { line: 1, .. }),
+            matches!(
+                error,
+                KeyError::File(ConfigFileError::Parse { line: 1, .. })
+            ),
             "{error:?}"
         );
     }

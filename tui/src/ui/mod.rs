@@ -2,6 +2,7 @@
 //! them into changes of the App, and redraws when something changed.
 pub mod action;
 mod app;
+mod config_file;
 mod filter_line;
 pub mod keys;
 mod process_tree;
@@ -11,5 +12,6 @@ pub mod theme;
 mod view;
 
 pub use app::{App, Pane, ReplayStatus, SourceStatus};
+pub use config_file::ConfigFileError;
 pub use runner::{Options, UiSource, run};
 pub use view::{Look, TreeCache, draw};

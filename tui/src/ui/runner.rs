@@ -64,6 +64,12 @@ async fn event_loop(
     app.event_cap = options.max_events;
     app.set_filter(&options.filter_line)
         .map_err(|why| anyhow::anyhow!("invalid filter: {why}"))?;
+    // A replay that starts part-way (--start) starts from the processes living there.
+    if let UiSource::Replay(replay) = &*source
+        && replay.position() > 0
+    {
+        app.reset(replay.view().snapshot(), Instant::now());
+    }
     let mut cache = TreeCache::default();
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);

@@ -15,6 +15,8 @@ use ratatui::style::{Color, Modifier, Style};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::config_file::ConfigFileError;
+
 /// Every style the UI draws with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Theme {
@@ -68,26 +70,15 @@ pub enum ThemeError {
         name: String,
         themes_dir: Option<PathBuf>,
     },
-    /// The theme file exists (or was named by path) but could not be read.
-    Read {
-        path: PathBuf,
-        error: std::io::Error,
-    },
-    /// The file is not valid TOML.
-    Parse {
-        file: String,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// Valid TOML, but a value is not allowed; `message` lists the allowed values.
-    Value {
-        file: String,
-        line: usize,
-        column: usize,
-        key: String,
-        message: String,
-    },
+    /// The theme file could not be read, is not valid TOML, or has a value that is not
+    /// allowed (the message then lists the allowed values).
+    File(ConfigFileError),
+}
+
+impl From<ConfigFileError> for ThemeError {
+    fn from(error: ConfigFileError) -> ThemeError {
+        ThemeError::File(error)
+    }
 }
 
 impl fmt::Display for ThemeError {
@@ -104,22 +95,7 @@ impl fmt::Display for ThemeError {
                     SHIPPED.map(|(name, _)| name).join(", ")
                 )
             }
-            ThemeError::Read { path, error } => {
-                write!(f, "cannot read theme {}: {error}", path.display())
-            }
-            ThemeError::Parse {
-                file,
-                line,
-                column,
-                message,
-            } => write!(f, "{file}:{line}:{column}: invalid TOML: {message}"),
-            ThemeError::Value {
-                file,
-                line,
-                column,
-                key,
-                message,
-            } => write!(f, "{file}:{line}:{column}: `{key}`: {message}"),
+            ThemeError::File(error) => fmt::Display::fmt(error, f),
         }
     }
 }
@@ -127,8 +103,8 @@ impl fmt::Display for ThemeError {
 impl std::error::Error for ThemeError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ThemeError::Read { error, .. } => Some(error),
-            _ => None,
+            ThemeError::UnknownTheme { .. } => None,
+            ThemeError::File(error) => error.source(),
         }
     }
 }
@@ -246,7 +222,8 @@ impl Theme {
     ) -> Result<(Theme, Vec<String>), ThemeError> {
         if name_or_path.contains('/') || name_or_path.ends_with(".toml") {
             let path = Path::new(name_or_path);
-            let text = std::fs::read_to_string(path).map_err(|error| ThemeError::Read {
+            let text = std::fs::read_to_string(path).map_err(|error| ConfigFileError::Read {
+                what: "theme",
                 path: path.to_path_buf(),
                 error,
             })?;
@@ -263,7 +240,14 @@ impl Theme {
                     return Theme::from_toml(&text, &path.display().to_string(), Theme::builtin());
                 }
                 Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                Err(error) => return Err(ThemeError::Read { path, error }),
+                Err(error) => {
+                    return Err(ConfigFileError::Read {
+                        what: "theme",
+                        path,
+                        error,
+                    }
+                    .into());
+                }
             }
         }
         match SHIPPED.iter().find(|(shipped, _)| *shipped == name) {
@@ -286,17 +270,8 @@ impl Theme {
         source: &str,
         base: Theme,
     ) -> Result<(Theme, Vec<String>), ThemeError> {
-        let document = DeTable::parse(text).map_err(|error| {
-            let (line, column) = error
-                .span()
-                .map_or((1, 1), |span| line_column(text, span.start));
-            ThemeError::Parse {
-                file: source.to_string(),
-                line,
-                column,
-                message: error.message().trim_end().to_string(),
-            }
-        })?;
+        let document =
+            DeTable::parse(text).map_err(|error| ConfigFileError::parse(text, source, &error))?;
         let parser = Parser { text, source };
         let mut warnings = Vec::new();
         let mut theme = base;
@@ -450,14 +425,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn value_error(&self, span: Range<usize>, key: &str, message: String) -> ThemeError {
-        let (line, column) = line_column(self.text, span.start);
-        ThemeError::Value {
-            file: self.source.to_string(),
-            line,
-            column,
-            key: key.to_string(),
-            message,
-        }
+        ConfigFileError::value(self.text, self.source, span, key, message).into()
     }
 
     /// Patches `style` with one `[styles]` entry: colours replace the base's, `true` adds a
@@ -576,20 +544,6 @@ fn quoted_list(items: &[&str]) -> String {
 
 fn unknown_key(source: &str, key: &str) -> String {
     format!("{source}: unknown key `{key}` (ignored)")
-}
-
-/// The 1-based line and column (in characters) of byte `offset` in `text`.
-pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
-    (
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
 }
 
 #[cfg(test)]
@@ -843,7 +797,10 @@ user = { fg = "darkgrey" }
         ];
         for (text, position, key, allowed) in cases {
             let error = Theme::from_toml(text, "bad.toml", Theme::builtin()).unwrap_err();
-            assert!(matches!(error, ThemeError::Value { .. }), "{error:?}");
+            assert!(
+                matches!(error, ThemeError::File(ConfigFileError::Value { .. })),
+                "{error:?}"
+            );
             let message = error.to_string();
             assert!(
                 message.starts_with(&format!("bad.toml:{position}: `{key}`:")),
@@ -857,7 +814,7 @@ user = { fg = "darkgrey" }
     fn parse_errors_name_file_line_and_column() {
         let error = Theme::from_toml("[styles]\nkill = { fg = }\n", "p.toml", Theme::builtin())
             .unwrap_err();
-        let ThemeError::Parse { file, line, .. } = &error else {
+        let ThemeError::File(ConfigFileError::Parse { file, line, .. }) = &error else {
             panic!("{error:?}");
         };
         assert_eq!((file.as_str(), *line), ("p.toml", 2));
@@ -904,7 +861,10 @@ user = { fg = "darkgrey" }
         assert!(error.to_string().contains("high-contrast"), "{error}");
         let missing = dir.join("missing.toml");
         let error = Theme::load(missing.to_str().unwrap(), None).unwrap_err();
-        assert!(matches!(error, ThemeError::Read { .. }), "{error:?}");
+        assert!(
+            matches!(error, ThemeError::File(ConfigFileError::Read { .. })),
+            "{error:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -920,13 +880,5 @@ user = { fg = "darkgrey" }
         assert_eq!(select(None, None), Theme::builtin());
         assert_eq!(select(Some("light"), Some("1")), load_ok("light", None));
         assert_eq!(select(Some("no-colour"), None), Theme::no_colour());
-    }
-
-    #[test]
-    fn line_column_counts_characters() {
-        assert_eq!(line_column("ab\ncé d", 0), (1, 1));
-        assert_eq!(line_column("ab\ncé d", 3), (2, 1));
-        assert_eq!(line_column("ab\ncé d", 7), (2, 4));
-        assert_eq!(line_column("ab", 99), (1, 3));
     }
 }
