@@ -9,7 +9,13 @@ use tui_tree_widget::TreeState;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::{action::Action, filter_line, process_tree::ProcessTree, search::Search};
+use super::{
+    action::Action,
+    filter_line,
+    kept::{Interner, KeptEvent, NodeNames},
+    process_tree::ProcessTree,
+    search::Search,
+};
 use crate::event::{Event, EventFilter, Process};
 
 /// Events kept for the stream pane; older ones are dropped (and counted).
@@ -49,7 +55,9 @@ pub struct ReplayStatus {
 
 pub struct App {
     pub tree: ProcessTree,
-    pub events: VecDeque<Event>,
+    pub events: VecDeque<KeptEvent>,
+    interner: Interner,
+    node_names: NodeNames,
     pub events_total: u64,
     pub events_evicted: u64,
     pub event_cap: usize,
@@ -89,6 +97,8 @@ impl App {
         Self {
             tree: ProcessTree::default(),
             events: VecDeque::new(),
+            interner: Interner::default(),
+            node_names: NodeNames::default(),
             events_total: 0,
             events_evicted: 0,
             event_cap: DEFAULT_EVENT_CAP,
@@ -121,7 +131,7 @@ impl App {
         self.filter = filter_line::parse(line)?;
         self.filter_line = line.trim().to_string();
         self.filter_error = None;
-        let kept: Vec<Event> = self.events.drain(..).collect();
+        let kept: Vec<Event> = self.events.drain(..).map(|k| k.event()).collect();
         let dropped = kept.iter().filter(|e| !self.filter.matches(e)).count() as u64;
         self.filtered_out += dropped;
         self.tree = ProcessTree::default();
@@ -129,8 +139,10 @@ impl App {
         let now = Instant::now();
         for event in kept.into_iter().filter(|e| self.filter.matches(e)) {
             self.tree.apply(&event, now);
-            self.events.push_back(event);
+            let kept = KeptEvent::new(event, &mut self.interner, &mut self.node_names);
+            self.events.push_back(kept);
         }
+        self.interner.prune();
         self.stream_selected = self.events.len().saturating_sub(1);
         Ok(())
     }
@@ -146,7 +158,8 @@ impl App {
             self.events_evicted += 1;
             self.stream_selected = self.stream_selected.saturating_sub(1);
         }
-        self.events.push_back(event);
+        let kept = KeptEvent::new(event, &mut self.interner, &mut self.node_names);
+        self.events.push_back(kept);
         self.events_total += 1;
         if self.follow && self.paused_at.is_none() {
             self.stream_selected = self.events.len() - 1;
@@ -186,6 +199,7 @@ impl App {
         if self.paused_at.is_none() {
             self.tree.expire(now, self.keep_exited);
         }
+        self.interner.prune();
     }
 
     /// Events the stream pane shows: all of them, or those before the pause.
@@ -199,10 +213,15 @@ impl App {
         }
     }
 
-    pub fn selected_event(&self) -> Option<&Event> {
+    fn selected_kept(&self) -> Option<&KeptEvent> {
         (self.stream_selected < self.visible_events())
             .then(|| self.events.get(self.stream_selected))
             .flatten()
+    }
+
+    /// The selected event of the stream pane, rebuilt whole.
+    pub fn selected_event(&self) -> Option<Event> {
+        self.selected_kept().map(KeptEvent::event)
     }
 
     pub fn selected_process(&self) -> Option<&Process> {
@@ -213,7 +232,7 @@ impl App {
                 .last()
                 .and_then(|id| self.tree.get(id))
                 .map(|n| &n.process),
-            Pane::Stream => self.selected_event().and_then(Event::process),
+            Pane::Stream => self.selected_kept().and_then(KeptEvent::process),
         }
     }
 
@@ -406,8 +425,8 @@ impl App {
                 };
                 // The selected event's process is highlighted in the tree.
                 if let Some(id) = self
-                    .selected_event()
-                    .and_then(Event::process)
+                    .selected_kept()
+                    .and_then(KeptEvent::process)
                     .map(|p| p.exec_id.clone())
                 {
                     self.reveal(&id);

@@ -4,6 +4,7 @@ pub mod action;
 mod app;
 mod config_file;
 mod filter_line;
+mod kept;
 pub mod keys;
 mod process_tree;
 mod runner;
@@ -13,5 +14,6 @@ mod view;
 
 pub use app::{App, Pane, ReplayStatus, SourceStatus};
 pub use config_file::ConfigFileError;
+pub use kept::KeptEvent;
 pub use runner::{Options, UiSource, run};
 pub use view::{Look, TreeCache, draw};

@@ -9,6 +9,7 @@ use ratatui::DefaultTerminal;
 use super::{
     action::Action,
     app::{App, ReplayStatus, SourceStatus},
+    kept::KeptEvent,
     keys::KeyMap,
     theme::Theme,
     view::{self, Look, TreeCache},
@@ -239,7 +240,7 @@ fn replay_control(app: &mut App, source: &mut UiSource, action: Action) -> Resul
             }
         }
         Action::SeekBack | Action::SeekForward => {
-            let Some(now_time) = app.events.back().and_then(|e| e.time) else {
+            let Some(now_time) = app.events.back().and_then(KeptEvent::time) else {
                 return Ok(false);
             };
             let delta = if action == Action::SeekBack {

@@ -19,7 +19,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
     let theme = look.theme;
     let (title, mut lines) = match (app.focus, app.selected_event()) {
         (Pane::Stream, Some(event)) => {
-            (" Event ".to_string(), json_lines(&event_json(event), look))
+            (" Event ".to_string(), json_lines(&event_json(&event), look))
         }
         _ => match app.selected_process() {
             Some(process) => (
@@ -80,17 +80,18 @@ fn process_lines(app: &App, process: &Process, look: &Look) -> Vec<Line<'static>
     let value = serde_json::to_value(process).unwrap_or_default();
     lines.extend(json_lines(&value, look));
     lines.push(Line::from(styled("Events (newest last)", theme.title)));
-    let mut events: Vec<&Event> = app
+    let mut events: Vec<Event> = app
         .events
         .iter()
         .rev()
         .filter(|e| e.process().is_some_and(|p| p.exec_id == process.exec_id))
         .take(PROCESS_EVENTS)
+        .map(|e| e.event())
         .collect();
     events.reverse();
     lines.extend(
         events
-            .into_iter()
+            .iter()
             .map(|e| Line::from(styled(format!("  {}", compact_line(e)), theme.text))),
     );
     lines

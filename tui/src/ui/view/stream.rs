@@ -3,8 +3,11 @@ use ratatui::{Frame, layout::Rect, text::Line, widgets::Paragraph};
 
 use super::{Look, focused, pane, styled};
 use crate::{
-    event::{CompactEncoder, Event, EventBody},
-    ui::app::{App, Pane},
+    event::{CompactEncoder, Event, EventType},
+    ui::{
+        app::{App, Pane},
+        kept::KeptEvent,
+    },
 };
 
 const PLAIN: CompactEncoder = CompactEncoder {
@@ -40,23 +43,23 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
         .min(visible);
     let start = end.saturating_sub(height);
     for index in start..end {
-        let event = &app.events[index];
+        let kept = &app.events[index];
         let selected = index == app.stream_selected && (focused(app, Pane::Stream) || !app.follow);
         let style = if selected {
             look.theme.selected
         } else {
-            event_style(event, look)
+            event_style(kept, look)
         };
-        lines.push(Line::from(styled(compact_line(event), style)));
+        lines.push(Line::from(styled(compact_line(&kept.event()), style)));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn event_style(event: &Event, look: &Look) -> ratatui::style::Style {
-    match &event.body {
-        EventBody::ProcessExec(_) => look.theme.exec_event,
-        EventBody::ProcessExit(exit) if exit.signal == "SIGKILL" => look.theme.kill,
-        EventBody::ProcessExit(_) => look.theme.exit_event,
+fn event_style(kept: &KeptEvent, look: &Look) -> ratatui::style::Style {
+    match kept.event_type() {
+        _ if kept.killed() => look.theme.kill,
+        EventType::ProcessExec => look.theme.exec_event,
+        EventType::ProcessExit => look.theme.exit_event,
         _ => look.theme.other_event,
     }
 }
