@@ -33,6 +33,9 @@ if [ "$(id -u)" = 0 ]; then
   echo "== exec storm and start-up (root)"
   cargo test --release --locked -p tetrascope-tests --test exec_storm -- --nocapture 2>&1 | grep -E 'start-up|exec storm'
 
+  echo "== UI key-to-screen latency under an exec storm (root)"
+  python3 scripts/ui-latency.py "$bin"
+
   echo "== recording an exec storm of 5,000 /bin/true (root)"
   rec=$(mktemp -d)/storm.jsonl
   "$bin" record -o "$rec" 2> "$rec.log" &
