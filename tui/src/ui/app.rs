@@ -72,6 +72,8 @@ pub struct App {
     /// Index into `events` of the selected event.
     pub stream_selected: usize,
     pub follow: bool,
+    /// Tree paths follow mode opened (the user had not): closed when follow moves on.
+    follow_opened: Vec<Vec<String>>,
     /// The view is frozen at this many events (collection goes on).
     pub paused_at: Option<u64>,
     pub details: bool,
@@ -110,6 +112,7 @@ impl App {
             tree_state: TreeState::default(),
             stream_selected: 0,
             follow: true,
+            follow_opened: Vec::new(),
             paused_at: None,
             details: false,
             help: false,
@@ -451,8 +454,73 @@ impl App {
             .iter()
             .rev()
             .find_map(|e| e.process().map(|p| p.exec_id.clone()));
-        if let Some(id) = newest {
-            self.reveal(&id);
+        let Some(id) = newest else {
+            return;
+        };
+        // Follow opens the newest process's ancestors and closes the ones it opened for the
+        // previous newest: the tree stays as small as the user left it.
+        let path = self.tree.path_to(&id);
+        for opened in std::mem::take(&mut self.follow_opened) {
+            if path.starts_with(&opened) {
+                self.follow_opened.push(opened);
+            } else {
+                self.tree_state.close(&opened);
+            }
         }
+        for depth in 1..path.len() {
+            let prefix = path[..depth].to_vec();
+            if !self.tree_state.opened().contains(&prefix) {
+                self.tree_state.open(prefix.clone());
+                self.follow_opened.push(prefix);
+            }
+        }
+        self.tree_state.select(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventBody, ProcessExec};
+
+    fn exec(id: &str, parent: &str) -> Event {
+        Event::new(EventBody::ProcessExec(ProcessExec {
+            process: Some(Process {
+                exec_id: id.into(),
+                parent_exec_id: parent.into(),
+                ..Process::default()
+            }),
+            parent: None,
+            ancestors: Vec::new(),
+        }))
+    }
+
+    fn opened(app: &App) -> Vec<Vec<String>> {
+        let mut paths: Vec<Vec<String>> = app.tree_state.opened().iter().cloned().collect();
+        paths.sort();
+        paths
+    }
+
+    #[test]
+    fn follow_closes_what_it_opened_for_the_previous_newest() {
+        let now = Instant::now();
+        let mut app = App::new(SourceStatus::default());
+        for (id, parent) in [("root", ""), ("a", "root"), ("b", "root"), ("b1", "b")] {
+            app.ingest(exec(id, parent), now);
+        }
+        app.select_newest_process();
+        let path = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(opened(&app), [path(&["root"]), path(&["root", "b"])]);
+
+        app.ingest(exec("a1", "a"), now);
+        app.select_newest_process();
+        assert_eq!(opened(&app), [path(&["root"]), path(&["root", "a"])]);
+        assert_eq!(app.tree_state.selected(), path(&["root", "a", "a1"]));
+
+        // What the user opened stays open.
+        app.tree_state.open(path(&["root", "b"]));
+        app.ingest(exec("a2", "a"), now);
+        app.select_newest_process();
+        assert!(opened(&app).contains(&path(&["root", "b"])));
     }
 }
