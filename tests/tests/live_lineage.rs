@@ -7,7 +7,9 @@ use std::{
     time::Duration,
 };
 
-use common::{LiveCapture, decode_exec_id, execs, exits, marker_dir, require_root};
+use common::{
+    LiveCapture, decode_exec_id, execs, exits, marker_dir, require_root, run_callout_scenario,
+};
 use serde_json::Value;
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -30,19 +32,7 @@ fn shell_call_out_versus_direct_exec() {
     let dir = marker_dir("lineage");
     let dir_str = dir.to_str().unwrap();
     let capture = LiveCapture::start(&[]);
-    // The outer shell calls out through bash (which execs pwd in place), then runs pwd itself.
-    // The trailing `exit 0` keeps the shell from exec'ing its last command in place.
-    let status = Command::new("/bin/bash")
-        .args([
-            "--norc",
-            "-c",
-            r#"/bin/bash -p -c "/usr/bin/pwd -L"; /usr/bin/pwd -P; exit 0"#,
-        ])
-        .current_dir(&dir)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    run_callout_scenario(&dir, 0);
     let (events, _) = capture.stop();
     let execs = in_dir(&execs(&events), dir_str);
 

@@ -11,7 +11,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{LiveCapture, marker_dir, require_root, shared_dir, tetrascope_bin, wait_for_attach};
+use common::{
+    LiveCapture, marker_dir, require_root, run_callout_scenario, shared_dir, tetrascope_bin,
+    wait_for_attach,
+};
 use serde_json::Value;
 use tetrascope::{
     event::{Event, EventBody, Process, ProcessExec, ProcessExit, Timestamp},
@@ -75,17 +78,7 @@ fn a_live_recording_replays_to_the_same_events() {
     let file = recording_path(&dir, "live.jsonl");
     // One stream, two sinks: printed live and recorded.
     let capture = LiveCapture::start(&["--record", file.to_str().unwrap()]);
-    let status = Command::new("/bin/bash")
-        .args([
-            "--norc",
-            "-c",
-            r#"/bin/bash -p -c "/usr/bin/pwd -L"; /usr/bin/pwd -P; exit 3"#,
-        ])
-        .current_dir(&dir)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(3));
+    run_callout_scenario(&dir, 3);
     let (live, _) = capture.stop();
     let (replayed, code, stderr) = replay_json(&file);
     assert_eq!(code, Some(0), "{stderr}");

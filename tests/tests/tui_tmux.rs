@@ -94,16 +94,23 @@ impl Drop for Tmux {
     }
 }
 
-#[test]
-fn navigate_search_details_and_quit_in_a_real_terminal() {
+/// A shell in tmux running `tetrascope replay` on the UI fixture with `options`, then printing
+/// its exit status as `exited-N`.
+fn replay_fixture(name: &str, options: &str) -> Tmux {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
-    let tmux = Tmux::start("replay", 120, 40);
+    let tmux = Tmux::start(name, 120, 40);
     tmux.type_text(&format!(
-        "{} replay {} --speed 100; echo exited-$?",
+        "{} replay {} {options}; echo exited-$?",
         tetrascope_bin().display(),
         fixture.display()
     ));
     tmux.send(&["Enter"]);
+    tmux
+}
+
+#[test]
+fn navigate_search_details_and_quit_in_a_real_terminal() {
+    let tmux = replay_fixture("replay", "--speed 100");
     tmux.wait_for("the replayed tree", |s| {
         s.contains("Processes (7)") && s.contains("Events (9)")
     });
@@ -143,14 +150,7 @@ fn navigate_search_details_and_quit_in_a_real_terminal() {
 
 #[test]
 fn a_replay_starts_part_way_paused_and_steps() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/lineage.jsonl");
-    let tmux = Tmux::start("start", 120, 40);
-    tmux.type_text(&format!(
-        "{} replay {} --start 3s --paused; echo exited-$?",
-        tetrascope_bin().display(),
-        fixture.display()
-    ));
-    tmux.send(&["Enter"]);
+    let tmux = replay_fixture("start", "--start 3s --paused");
     // 3 s after the first event: six events played, tini and irisdb alive, nothing playing.
     tmux.wait_for("the state at 3 s", |s| {
         s.contains("Processes (2)") && s.contains("⏸ 6 ")

@@ -202,3 +202,17 @@ pub fn app_with_fixture(base: std::time::Instant) -> tetrascope::ui::App {
     }
     app
 }
+
+/// The shell call-out scenario in `dir`: the outer shell calls out through bash (which execs
+/// `pwd -L` in place), then runs `pwd -P` itself, then exits with `status`. The explicit exit
+/// keeps the shell from exec'ing its last command in place.
+pub fn run_callout_scenario(dir: &Path, status: i32) {
+    let script = format!(r#"/bin/bash -p -c "/usr/bin/pwd -L"; /usr/bin/pwd -P; exit {status}"#);
+    let done = Command::new("/bin/bash")
+        .args(["--norc", "-c", &script])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(done.code(), Some(status));
+}
