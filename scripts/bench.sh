@@ -33,6 +33,9 @@ if [ "$(id -u)" = 0 ]; then
   echo "== exec storm and start-up (root)"
   cargo test --release --locked -p tetrascope-tests --test exec_storm -- --nocapture 2>&1 | grep -E 'start-up|exec storm'
 
+  echo "== policies: cost per read(2) of a loaded policy that does not match, load/switch time, read-to-kill (root)"
+  cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --nocapture 2>&1 | grep -E '^(policy|read to kill)'
+
   echo "== UI key-to-screen latency under an exec storm (root)"
   python3 scripts/ui-latency.py "$bin"
 

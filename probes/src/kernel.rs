@@ -107,3 +107,67 @@ fn user_ns(task: usize, inum: usize) -> Result<u32, i32> {
     let ns: usize = kread(cred, off!(cred_user_ns))?;
     kread(ns, off!(user_ns_ns) + inum)
 }
+
+/// The pid of the task in its own (active) pid namespace: `thread_pid->numbers[level].nr`.
+#[inline(always)]
+pub fn namespace_pid(task: usize) -> Result<u32, i32> {
+    let pid: usize = kread(task, off!(task_thread_pid))?;
+    let level: u32 = kread(pid, off!(pid_level))?;
+    let upid = pid + off!(pid_numbers) + (level as usize & 0x3f) * off!(upid_size);
+    kread(upid, off!(upid_nr))
+}
+
+/// The inode number of one namespace of the task, in `ExecRecord::ns` slot order.
+#[inline(always)]
+pub fn namespace_inum(task: usize, slot: usize) -> Result<u32, i32> {
+    let inum = off!(ns_common_inum);
+    if slot == NS_SLOTS {
+        return active_pid_ns(task, inum);
+    }
+    if slot == NS_SLOTS + 1 {
+        return user_ns(task, inum);
+    }
+    let slot = slot & (NS_SLOTS - 1);
+    let ptr_offset = off!(nsproxy_ns[slot]);
+    if ptr_offset == ABSENT {
+        return Err(-1);
+    }
+    let nsproxy: usize = kread(task, off!(task_nsproxy))?;
+    let ns: usize = kread(nsproxy, ptr_offset)?;
+    kread(ns, off!(ns_struct_ns[slot]) + inum)
+}
+
+/// One of the task's capability sets (0 effective, 1 inheritable, 2 permitted) as a bit mask.
+#[inline(always)]
+pub fn capabilities(task: usize, set: usize) -> Result<u64, i32> {
+    let cred: usize = kread(task, off!(task_cred))?;
+    let offset = match set {
+        1 => off!(cred_caps[1]),
+        2 => off!(cred_caps[2]),
+        _ => off!(cred_caps[0]),
+    };
+    kread(cred, offset)
+}
+
+/// The `struct file *` installed at `fd` in the task's fd table (0 when none).
+#[inline(always)]
+pub fn fd_file(task: usize, fd: u64) -> Result<usize, i32> {
+    let files: usize = kread(task, off!(task_files))?;
+    let fdt: usize = kread(files, off!(files_fdt))?;
+    let max_fds: u32 = kread(fdt, off!(fdtable_max_fds))?;
+    if fd >= max_fds as u64 {
+        return Ok(0);
+    }
+    let fd_array: usize = kread(fdt, off!(fdtable_fd))?;
+    kread(fd_array, (fd as usize) * 8)
+}
+
+/// `&task->fs->root`, the `struct path` paths are resolved against.
+#[inline(always)]
+pub fn fs_root(task: usize) -> Result<usize, i32> {
+    let fs: usize = kread(task, off!(task_fs))?;
+    if fs == 0 {
+        return Err(-1);
+    }
+    Ok(fs + off!(fs_root))
+}

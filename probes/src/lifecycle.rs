@@ -21,7 +21,7 @@ use crate::{
     path,
 };
 
-const CLONE_THREAD: u64 = 0x10000;
+pub const CLONE_THREAD: u64 = 0x10000;
 
 #[inline(always)]
 fn header(kind: u32) -> RecordHeader {

@@ -10,6 +10,8 @@ mod kernel;
 mod lifecycle;
 #[cfg(target_arch = "bpf")]
 mod path;
+#[cfg(target_arch = "bpf")]
+mod policy;
 
 #[cfg(target_arch = "bpf")]
 #[panic_handler]

@@ -5,6 +5,7 @@
 #![no_std]
 
 mod offsets;
+pub mod policy;
 mod records;
 
 pub use offsets::{NS_SLOTS, Offsets, TracepointFields};

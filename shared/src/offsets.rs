@@ -44,6 +44,15 @@ pub struct Offsets {
     pub upid_ns: u32,
     pub upid_size: u32,
     pub pid_ns_ns: u32,
+    pub upid_nr: u32,
+    pub task_files: u32,
+    pub files_fdt: u32,
+    pub fdtable_fd: u32,
+    pub fdtable_max_fds: u32,
+    pub file_f_path: u32,
+    pub mm_exe_file: u32,
+    /// `cred.cap_effective`, `cap_inheritable`, `cap_permitted` (capability selector sets).
+    pub cred_caps: [u32; 3],
     /// Offsets of the namespace pointers inside `struct nsproxy` (see [`NS_SLOTS`]).
     pub nsproxy_ns: [u32; NS_SLOTS],
     /// Offset of the `struct ns_common ns` member inside each of those namespace structs.

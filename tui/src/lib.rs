@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod event;
 pub mod model;
+pub mod policy;
 pub mod record;
 pub mod sensor;
 pub mod source;

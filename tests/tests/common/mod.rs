@@ -124,6 +124,17 @@ impl LiveCapture {
         }
     }
 
+    /// Waits for a stderr line holding `needle` (e.g. a policy's "enabled" line) and returns it.
+    pub fn wait_stderr(&self, needle: &str) -> String {
+        loop {
+            match self.stderr_lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("tetrascope never printed {needle:?} on stderr ({e})"),
+            }
+        }
+    }
+
     /// Stops it with SIGTERM and returns the events it printed and the rest of its stderr.
     pub fn stop(mut self) -> (Vec<Value>, String) {
         // SAFETY: signalling our own child.

@@ -8,7 +8,7 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::{filter_args::FilterArgs, live, node::node_name};
+use super::{filter_args::FilterArgs, live, node::node_name, policy_args::PolicyArgs};
 use crate::{
     event::{CompactEncoder, Event, EventFilter, encode_json},
     record::LiveRecording,
@@ -47,6 +47,8 @@ pub struct GetEventsArgs {
     /// With --replay-timing: play faster (2) or slower (0.5) than recorded
     #[arg(long, default_value_t = 1.0, requires = "replay_timing")]
     pub speed: f64,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -252,7 +254,7 @@ fn print_live(
         None => None,
     };
     let mut printed = 0u64;
-    let counters = live::run(node, None, |events, counters| {
+    let counters = live::run(node, None, &args.policies, |events, counters| {
         if let Some(recording) = recording.as_mut() {
             recording.record(events, counters)?;
         }

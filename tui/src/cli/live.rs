@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::signal::unix::{SignalKind, signal};
 
+use super::policy_args::PolicyArgs;
 use crate::{
     event::Event,
     source::local::{LocalCounters, LocalSource},
@@ -14,8 +15,10 @@ use crate::{
 pub fn run(
     node_name: String,
     duration: Option<Duration>,
+    policy_args: &PolicyArgs,
     mut sink: impl FnMut(&mut Vec<Event>, &LocalCounters) -> Result<()>,
 ) -> Result<LocalCounters> {
+    let policies = policy_args.read()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -29,6 +32,7 @@ pub fn run(
             eprintln!("tetrascope: mounted tracefs at /sys/kernel/tracing");
         }
         eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+        policy_args.apply(policies, &mut source)?;
         let deadline = async {
             match duration {
                 Some(d) => tokio::time::sleep(d).await,

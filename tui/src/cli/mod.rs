@@ -3,6 +3,8 @@ mod filter_args;
 mod getevents;
 mod live;
 mod node;
+mod policy;
+mod policy_args;
 mod record;
 mod ui;
 
@@ -25,6 +27,8 @@ pub struct Cli {
     pub look: ui::LookArgs,
     #[command(flatten)]
     pub filters: filter_args::FilterArgs,
+    #[command(flatten)]
+    pub policies: policy_args::PolicyArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -41,6 +45,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Open a recording or a Tetragon export in the interactive UI (no root needed)
     Replay(ui::ReplayArgs),
+    /// TracingPolicy tools
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 pub fn run() -> ExitCode {
@@ -49,6 +56,7 @@ pub fn run() -> ExitCode {
         Some(Command::GetEvents(args)) => getevents::run(args),
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Replay(args)) => ui::replay(&args),
-        None => ui::live(&cli.look, &cli.filters, cli.node_name),
+        Some(Command::Policy(command)) => policy::run(command),
+        None => ui::live(&cli.look, &cli.filters, &cli.policies, cli.node_name),
     }
 }

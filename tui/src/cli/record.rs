@@ -10,6 +10,7 @@ use clap::Args;
 
 use crate::record::LiveRecording;
 
+use super::policy_args::PolicyArgs;
 use super::{live, node::node_name};
 
 #[derive(Args, Debug)]
@@ -24,6 +25,8 @@ pub struct RecordArgs {
     /// Node name put in events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
 }
 
 pub fn run(args: RecordArgs) -> ExitCode {
@@ -40,7 +43,7 @@ fn record(args: &RecordArgs) -> Result<()> {
     let node = node_name(args.node_name.clone());
     let mut recording = LiveRecording::create(&args.output, &node)?;
     let started = Instant::now();
-    let counters = live::run(node, args.duration, |events, counters| {
+    let counters = live::run(node, args.duration, &args.policies, |events, counters| {
         recording.record(events, counters)?;
         events.clear();
         Ok(())

@@ -4,7 +4,7 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{filter_args::FilterArgs, node::node_name};
+use super::{filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs};
 use crate::{
     event::Timestamp,
     source::{
@@ -47,15 +47,22 @@ pub struct ReplayArgs {
     pub look: LookArgs,
 }
 
-pub fn live(look: &LookArgs, filters: &FilterArgs, node: Option<String>) -> ExitCode {
+pub fn live(
+    look: &LookArgs,
+    filters: &FilterArgs,
+    policy_args: &PolicyArgs,
+    node: Option<String>,
+) -> ExitCode {
     report(|| {
         let options = options(look, filters, "local".into())?;
+        let policies = policy_args.read()?;
         // The sensor registers its ring buffer with the runtime: start it inside.
         block_on(async {
-            let (source, report, seeded) = LocalSource::start(node_name(node)).context(
+            let (mut source, report, seeded) = LocalSource::start(node_name(node)).context(
                 "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
             )?;
             eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+            policy_args.apply(policies, &mut source)?;
             ui::run(UiSource::Live(Box::new(source)), options).await
         })
     })

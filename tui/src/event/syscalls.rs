@@ -26,6 +26,20 @@ pub fn syscall_name(abi: &str, id: i64) -> Option<&'static str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The number of syscall `name` (without `sys_`) in `abi`: the inverse of [`syscall_name`].
+pub fn syscall_number(abi: &str, name: &str) -> Option<u32> {
+    let table: &[&str] = match abi {
+        "x64" => &X64,
+        "i386" => &I386,
+        "arm64" => &ARM64,
+        _ => return None,
+    };
+    table
+        .iter()
+        .position(|entry| !entry.is_empty() && *entry == name)
+        .map(|id| id as u32)
+}
+
 /// x86_64.
 #[rustfmt::skip]
 const X64: [&str; 470] = [

@@ -144,11 +144,34 @@ impl ProcessTable {
         }
     }
 
-    /// Applies one sensor record; returns the event to export, if any.
+    /// An event about something thread `tid` of the living process `pid` did at `ktime`;
+    /// `body` receives the process (with that thread) and its parent.
+    pub fn process_event(
+        &self,
+        ktime: u64,
+        pid: u32,
+        tid: u32,
+        body: impl FnOnce(Option<Process>, Option<Process>) -> EventBody,
+    ) -> Event {
+        let entry = self.current.get(&pid).and_then(|key| self.entries.get(key));
+        let process = entry.map(|e| Process {
+            tid: Some(tid),
+            ..e.process.clone()
+        });
+        let parent = entry
+            .and_then(|e| e.parent)
+            .and_then(|p| self.entries.get(&p))
+            .map(|p| p.process.clone());
+        self.event(ktime, body(process, parent))
+    }
+
+    /// Applies one lifecycle record; returns the event to export, if any.
     pub fn apply(&mut self, record: SensorRecord) -> Option<Event> {
         let now = match &record {
             SensorRecord::Exec(image) => image.ktime,
             SensorRecord::Clone { ktime, .. } | SensorRecord::Exit { ktime, .. } => *ktime,
+            // Policy hits are turned into events by their source, with the policy's metadata.
+            SensorRecord::Hit(_) => return None,
         };
         let event = match record {
             SensorRecord::Exec(image) => Some(self.on_exec(image)),
@@ -161,6 +184,7 @@ impl ProcessTable {
                 pid,
                 exit_code,
             } => self.on_exit(ktime, pid, exit_code),
+            SensorRecord::Hit(_) => None,
         };
         self.purge(now);
         event

@@ -67,6 +67,18 @@ pub fn resolve(btf_path: &str) -> Result<Offsets> {
         upid_ns: at("upid", "ns")?,
         upid_size: find_struct(&btf, "upid")?.size() as u32,
         pid_ns_ns: at("pid_namespace", "ns")?,
+        upid_nr: at("upid", "nr")?,
+        task_files: at("task_struct", "files")?,
+        files_fdt: at("files_struct", "fdt")?,
+        fdtable_fd: at("fdtable", "fd")?,
+        fdtable_max_fds: at("fdtable", "max_fds")?,
+        file_f_path: at("file", "f_path")?,
+        mm_exe_file: at("mm_struct", "exe_file")?,
+        cred_caps: [
+            at("cred", "cap_effective")?,
+            at("cred", "cap_inheritable")?,
+            at("cred", "cap_permitted")?,
+        ],
         nsproxy_ns,
         ns_struct_ns,
     })

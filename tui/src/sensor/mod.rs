@@ -1,9 +1,10 @@
 //! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
 mod btf_offsets;
 mod image;
+mod policy_maps;
 pub mod procfs;
 mod records;
-mod tracefs;
+pub mod tracefs;
 
 use std::time::{Duration, Instant};
 
@@ -16,7 +17,8 @@ use aya::{
 use tokio::io::unix::AsyncFd;
 
 pub use image::{ProcessImage, ProcessOrigin};
-pub use records::{DecodeError, SensorRecord, decode};
+pub use policy_maps::LoadedPolicy;
+pub use records::{DecodeError, PolicyHit, SensorRecord, decode};
 
 /// The probes object, built by tui/build.rs.
 #[cfg(feature = "probes")]
@@ -24,11 +26,25 @@ static PROBES: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/te
 #[cfg(not(feature = "probes"))]
 static PROBES: &[u8] = &[];
 
-/// The tracepoints and the programs serving them.
-const TRACEPOINTS: [(&str, &str); 3] = [
-    ("sched", "sched_process_exec"),
-    ("task", "task_newtask"),
-    ("sched", "sched_process_exit"),
+/// The programs attached at start, and their tracepoints: the process lifecycle, and what
+/// policy selectors need to know of each process.
+const TRACEPOINTS: [(&str, &str, &str); 6] = [
+    ("sched_process_exec", "sched", "sched_process_exec"),
+    ("task_newtask", "task", "task_newtask"),
+    ("sched_process_exit", "sched", "sched_process_exit"),
+    ("policy_exec", "sched", "sched_process_exec"),
+    ("policy_fork", "task", "task_newtask"),
+    ("policy_exit", "sched", "sched_process_exit"),
+];
+
+/// Policy programs: verified at start, attached to syscall tracepoints as policies need them.
+const POLICY_PROGRAMS: [&str; 6] = [
+    "policy_sys_enter",
+    "policy_sys_exit",
+    "policy_open_exit",
+    "policy_dup_enter",
+    "policy_fcntl_enter",
+    "policy_dup_exit",
 ];
 
 /// The reader also drains on this interval: the probes wake it only once the ring is an eighth
@@ -61,7 +77,8 @@ impl std::fmt::Display for StartupReport {
 
 pub struct Sensor {
     // Owns the programs: dropping it detaches them.
-    _ebpf: Ebpf,
+    ebpf: Ebpf,
+    policies: policy_maps::PolicyMaps,
     ring: AsyncFd<RingBuf<MapData>>,
     lost: PerCpuArray<MapData, u64>,
     malformed: u64,
@@ -87,19 +104,24 @@ impl Sensor {
             .load(PROBES)
             .context("loading the probes (are you root?)")?;
         let loaded = started.elapsed();
-        for (category, name) in TRACEPOINTS {
-            let program: &mut TracePoint = ebpf
-                .program_mut(name)
-                .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
-                .try_into()?;
+        for name in POLICY_PROGRAMS {
+            tracepoint_program(&mut ebpf, name)?
+                .load()
+                .with_context(|| format!("verifying {name}"))?;
+        }
+        for (name, category, event) in TRACEPOINTS {
+            let program = tracepoint_program(&mut ebpf, name)?;
             program
                 .load()
                 .with_context(|| format!("verifying {name}"))?;
             program
-                .attach(category, name)
-                .with_context(|| format!("attaching {category}:{name}"))?;
+                .attach(category, event)
+                .with_context(|| format!("attaching {name} to {category}:{event}"))?;
         }
         let attached = started.elapsed();
+        let mut policies = policy_maps::PolicyMaps::take(&mut ebpf)?;
+        policies.protect(1)?;
+        policies.protect(std::process::id())?;
 
         let ring = RingBuf::try_from(ebpf.take_map("EVENTS").context("map EVENTS")?)?;
         // SAFETY: the ring buffer owns its fd for as long as the AsyncFd holds it.
@@ -118,12 +140,54 @@ impl Sensor {
             total: attached,
         };
         let sensor = Self {
-            _ebpf: ebpf,
+            ebpf,
+            policies,
             ring,
             lost,
             malformed: 0,
         };
         Ok((sensor, report))
+    }
+
+    /// Tells the probes the binaries of processes that exec'd before they were attached.
+    pub fn seed_processes(&mut self, images: &[ProcessImage]) {
+        for image in images {
+            let ns_pid = procfs::namespace_pid(image.pid).unwrap_or(image.pid);
+            self.policies.seed_process(image.pid, ns_pid, &image.binary);
+        }
+    }
+
+    /// Loads a compiled policy into the probes (enabled or not, in a mode); undone by
+    /// [`Sensor::unload_policy`].
+    pub fn load_policy(
+        &mut self,
+        compiled: &crate::policy::compile::CompiledPolicy,
+        enabled: bool,
+        mode: crate::policy::model::Mode,
+    ) -> Result<LoadedPolicy> {
+        self.policies.load(&mut self.ebpf, compiled, enabled, mode)
+    }
+
+    pub fn unload_policy(&mut self, loaded: LoadedPolicy) {
+        self.policies.unload(&mut self.ebpf, loaded);
+    }
+
+    /// Switches a loaded policy on or off, or between enforce and monitor: one map write.
+    pub fn set_policy_state(
+        &mut self,
+        loaded: &LoadedPolicy,
+        enabled: bool,
+        mode: crate::policy::model::Mode,
+    ) -> Result<()> {
+        self.policies.set_state(loaded.slot, enabled, mode)
+    }
+
+    /// Hits, posts, signals, would-be signals and spared targets of a loaded policy.
+    pub fn policy_counters(
+        &self,
+        loaded: &LoadedPolicy,
+    ) -> [u64; tetrascope_shared::policy::counter::COUNT] {
+        self.policies.counters(loaded.slot)
     }
 
     /// Waits until the probes signal data or `DRAIN_INTERVAL` passes, then drains the ring.
@@ -158,4 +222,11 @@ impl Sensor {
     pub fn malformed(&self) -> u64 {
         self.malformed
     }
+}
+
+fn tracepoint_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut TracePoint> {
+    Ok(ebpf
+        .program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
+        .try_into()?)
 }

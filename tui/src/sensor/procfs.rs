@@ -81,6 +81,13 @@ fn effective_uid(status: &str) -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
+/// The pid of process `pid` inside its own pid namespace (the last `NSpid:` value).
+pub fn namespace_pid(pid: u32) -> Option<u32> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    line.split_whitespace().last()?.parse().ok()
+}
+
 /// The initial ("host") namespaces: PID 1's, or, where PID 1 cannot be inspected (it may hold
 /// capabilities we lack), kthreadd's: kernel threads always live in the initial namespaces.
 pub fn host_namespaces(proc_root: &Path) -> [u32; NS_RECORD_SLOTS] {

@@ -4,9 +4,39 @@ use std::mem::size_of;
 use tetrascope_shared::{
     CloneRecord, ExecRecord, ExitRecord, PathBuf, RECORD_CLONE, RECORD_EXEC, RECORD_EXIT,
     RecordHeader, exec_flags, path_status,
+    policy::{HitRecord, MAX_HOOK_ARGS, RECORD_HIT, STRING_AREA},
 };
 
 use super::image::{ProcessImage, ProcessOrigin};
+
+fn policy_hit(record: &HitRecord) -> PolicyHit {
+    let args = (0..MAX_HOOK_ARGS)
+        .map(|i| {
+            let text = record
+                .strings
+                .get(record.string_slot[i] as usize)
+                .map(|string| {
+                    let start = (string.start as usize).min(STRING_AREA);
+                    let end = (start + string.len as usize).min(STRING_AREA);
+                    let bytes = &string.bytes[start..end];
+                    (String::from_utf8_lossy(bytes).into_owned(), string.status)
+                });
+            (record.values[i], text)
+        })
+        .collect();
+    PolicyHit {
+        ktime: record.header.ktime,
+        pid: record.pid,
+        tid: record.tid,
+        hook: record.hook,
+        selector: record.selector,
+        outcome: record.outcome,
+        signal: record.signal,
+        syscall: record.syscall,
+        ret: record.ret,
+        args,
+    }
+}
 
 /// One thing the sensor saw happen, in kernel order.
 #[derive(Clone, Debug, PartialEq)]
@@ -24,6 +54,26 @@ pub enum SensorRecord {
         pid: u32,
         exit_code: u32,
     },
+    /// A policy hook's selector matched.
+    Hit(PolicyHit),
+}
+
+/// A policy hit, decoded from the probes' `HitRecord`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PolicyHit {
+    pub ktime: u64,
+    pub pid: u32,
+    pub tid: u32,
+    pub hook: u32,
+    /// 1-based index of the matching selector; 0 for a hook without selectors.
+    pub selector: u32,
+    /// `policy::outcome` bits.
+    pub outcome: u32,
+    pub signal: u32,
+    pub syscall: u32,
+    pub ret: i64,
+    /// Each argument's value, and its text for strings and paths (with the path status).
+    pub args: Vec<(u64, Option<(String, u32)>)>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +126,10 @@ pub fn decode(bytes: &[u8]) -> Result<SensorRecord, DecodeError> {
                 exit_code: r.exit_code,
             })
         }
+        RECORD_HIT => Ok(SensorRecord::Hit(policy_hit(&read::<HitRecord>(
+            bytes,
+            header.kind,
+        )?))),
         other => Err(DecodeError::UnknownKind(other)),
     }
 }

@@ -46,6 +46,45 @@ pub fn tracepoint_fields() -> Result<TracepointFields> {
     })
 }
 
+/// Whether the kernel has the syscall tracepoint `syscalls:NAME` (e.g. `sys_exit_openat2`).
+pub fn syscall_event_exists(name: &str) -> bool {
+    Path::new(TRACEFS)
+        .join("events/syscalls")
+        .join(name)
+        .is_dir()
+}
+
+/// Checks the record layout the policy programs assume for `syscalls:NAME`: the syscall number
+/// at 8, then the arguments (or the return value) from 16.
+pub fn check_syscall_layout(name: &str) -> Result<()> {
+    let format = format_of("syscalls", name)?;
+    let nr = field_offset(&format, "__syscall_nr")?;
+    let first = if name.starts_with("sys_exit_") {
+        Some(field_offset(&format, "ret")?)
+    } else {
+        first_field_after(&format, "__syscall_nr")
+    };
+    if nr != 8 || first.is_some_and(|offset| offset != 16) {
+        bail!(
+            "syscalls:{name} has an unexpected record layout (__syscall_nr at {nr}, arguments at {first:?})"
+        );
+    }
+    Ok(())
+}
+
+/// The offset of the field declared after `name`, if any.
+fn first_field_after(format: &str, name: &str) -> Option<u32> {
+    let mut fields = format
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("field:"));
+    fields.find(|decl| decl.split(';').next().is_some_and(|d| d.ends_with(name)))?;
+    let next = fields.next()?;
+    next.split(';')
+        .find_map(|p| p.trim().strip_prefix("offset:"))?
+        .parse()
+        .ok()
+}
+
 fn format_of(category: &str, name: &str) -> Result<String> {
     let path = format!("{TRACEFS}/events/{category}/{name}/format");
     fs::read_to_string(&path).with_context(|| format!("reading {path}"))

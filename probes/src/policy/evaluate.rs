@@ -1,0 +1,590 @@
+//! Evaluating one compiled hook: read its arguments, find the first matching selector, run its
+//! actions, count and report the hit.
+use core::ffi::c_void;
+
+use aya_ebpf::helpers::{
+    bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
+    bpf_ktime_get_boot_ns, bpf_probe_read_user_str_bytes,
+    generated::{bpf_loop, bpf_probe_read_kernel, bpf_send_signal},
+};
+use tetrascope_shared::{
+    RecordHeader,
+    policy::{
+        ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MAX_VALUES,
+        ProcessInfo, RECORD_HIT, STRING_AREA, SelectorSpec, StringArg, action, arg_kind, counter,
+        hook_flags, mode, op, outcome, pid_flags,
+    },
+};
+
+use super::{
+    EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, POLICY_COUNTERS, POLICY_STATE, PROCS, PROTECTED,
+    following, strings,
+};
+use crate::{emit, kernel, path};
+
+/// A syscall as a site saw it.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Call {
+    /// Syscall arguments (six; eight slots so that a masked index stays inside).
+    pub raw: [u64; 8],
+    pub ret: i64,
+    pub syscall: u32,
+    pub _pad: u32,
+}
+
+/// One evaluation in progress, in per-CPU memory: the `bpf_loop` callbacks that read arguments
+/// and try selectors share it, and the stack (512 bytes for the whole call chain) stays small.
+#[repr(C)]
+pub struct EvalState {
+    pub call: Call,
+    /// The site being evaluated (`site::*`) and its syscall number.
+    pub site: u32,
+    pub site_index: u32,
+    hook: u32,
+    tgid: u32,
+    task: u64,
+    strings_used: u32,
+    /// An argument the hook cannot do without was not there (an `fd` nobody follows).
+    skip: u32,
+    /// 1-based index of the first matching selector.
+    chosen: u32,
+    _pad: u32,
+}
+
+/// Evaluates hook `hook_id` for the current task, on the call in `EVAL`.
+#[inline(always)]
+pub fn evaluate(hook_id: u32) {
+    let (Some(spec), Some(eval), Some(hit)) =
+        (HOOKS.get(hook_id), EVAL.get_ptr_mut(0), HIT.get_ptr_mut(0))
+    else {
+        return;
+    };
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !following::any(tgid) {
+        return;
+    }
+    let Some(state) = POLICY_STATE.get(spec.policy) else {
+        return;
+    };
+    if state.enabled == 0 {
+        return;
+    }
+    let (eval, hit) = unsafe { (&mut *eval, &mut *hit) };
+    if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !fds_followed(spec, eval, tgid) {
+        return;
+    }
+    eval.hook = hook_id;
+    eval.tgid = tgid;
+    eval.task = unsafe { bpf_get_current_task() } as u64;
+    eval.strings_used = 0;
+    eval.skip = 0;
+    eval.chosen = 0;
+    unsafe {
+        bpf_loop(
+            MAX_HOOK_ARGS as u32,
+            read_arg_nth as *mut c_void,
+            core::ptr::null_mut(),
+            0,
+        );
+    }
+    if eval.skip != 0 {
+        return;
+    }
+    let selectors = spec.selector_count.min(MAX_SELECTORS as u32);
+    if selectors > 0 {
+        unsafe {
+            bpf_loop(
+                selectors,
+                selector_nth as *mut c_void,
+                core::ptr::null_mut(),
+                0,
+            )
+        };
+        if eval.chosen == 0 {
+            return;
+        }
+    }
+    hit.outcome = 0;
+    hit.signal = 0;
+    let mut post = true;
+    // Masked first: the verifier loses the bounds of a plain range check here.
+    let chosen = (eval.chosen.wrapping_sub(1) & 7) as usize;
+    if eval.chosen != 0 && chosen < MAX_SELECTORS {
+        post = run_actions(&spec.selectors[chosen], hit, tgid, state.mode);
+    }
+    if post {
+        hit.outcome |= outcome::POSTED;
+    }
+    count(spec.policy, hit.outcome);
+    if hit.outcome == 0 {
+        return;
+    }
+    hit.header = RecordHeader {
+        kind: RECORD_HIT,
+        cpu: unsafe { bpf_get_smp_processor_id() },
+        ktime: unsafe { bpf_ktime_get_boot_ns() },
+    };
+    hit.pid = tgid;
+    hit.tid = pid_tgid as u32;
+    hit.hook = hook_id;
+    hit.policy = spec.policy;
+    hit.selector = eval.chosen;
+    hit.syscall = eval.call.syscall;
+    hit.ret = eval.call.ret;
+    emit::output(hit);
+}
+
+/// Whether every `fd` argument of the hook is followed: the cheap test that turns away almost
+/// every call (a policy reading one file is not interested in all the other reads).
+#[inline(always)]
+fn fds_followed(spec: &HookSpec, eval: &EvalState, tgid: u32) -> bool {
+    for i in 0..MAX_HOOK_ARGS {
+        if (i as u32) < spec.arg_count && spec.arg_kind[i] == arg_kind::FD {
+            let fd = eval.call.raw[(spec.arg_index[i] as usize) & 7];
+            let key = FdKey {
+                tgid,
+                fd: fd as u32,
+            };
+            if unsafe { FOLLOWED.get(&key) }.is_none() {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// `bpf_loop` round: reads argument `index` of the hook being evaluated.
+#[inline(never)]
+extern "C" fn read_arg_nth(index: u64, _: *mut c_void) -> i64 {
+    let (Some(eval), Some(hit)) = (EVAL.get_ptr_mut(0), HIT.get_ptr_mut(0)) else {
+        return 1;
+    };
+    let (eval, hit) = unsafe { (&mut *eval, &mut *hit) };
+    let Some(spec) = HOOKS.get(eval.hook) else {
+        return 1;
+    };
+    let i = index as usize;
+    if i >= MAX_HOOK_ARGS {
+        return 1;
+    }
+    if !read_arg(spec, i, eval, hit) {
+        eval.skip = 1;
+        return 1;
+    }
+    0
+}
+
+/// `bpf_loop` round: tries selector `index`; stops at the first that matches.
+#[inline(never)]
+extern "C" fn selector_nth(index: u64, _: *mut c_void) -> i64 {
+    let (Some(eval), Some(hit)) = (EVAL.get_ptr_mut(0), HIT.get_ptr(0)) else {
+        return 1;
+    };
+    let (eval, hit) = unsafe { (&mut *eval, &*hit) };
+    let Some(spec) = HOOKS.get(eval.hook) else {
+        return 1;
+    };
+    let i = index as usize;
+    if i >= MAX_SELECTORS {
+        return 1;
+    }
+    let process = unsafe { PROCS.get(eval.tgid) };
+    if selector_matches(spec, &spec.selectors[i], hit, eval, process) {
+        eval.chosen = index as u32 + 1;
+        return 1;
+    }
+    0
+}
+
+/// Fills argument `i`'s value and string. False when the hook cannot apply (an `fd` argument
+/// that is not followed).
+#[inline(always)]
+fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord) -> bool {
+    hit.string_slot[i] = u32::MAX;
+    hit.values[i] = 0;
+    if i as u32 >= spec.arg_count {
+        return true;
+    }
+    let raw = eval.call.raw[(spec.arg_index[i] as usize) & 7];
+    let kind = spec.arg_kind[i];
+    hit.values[i] = match kind {
+        arg_kind::INT => raw as i32 as i64 as u64,
+        arg_kind::UINT => raw as u32 as u64,
+        _ => raw,
+    };
+    let used = eval.strings_used as usize;
+    if !matches!(kind, arg_kind::STRING | arg_kind::FD | arg_kind::FILE) || used >= MAX_STRING_ARGS
+    {
+        return true;
+    }
+    let slot = unsafe { (&raw mut hit.strings as *mut StringArg).add(used & 1) };
+    let via_follow = kind == arg_kind::FD && spec.flags & hook_flags::FD_VIA_FOLLOW != 0;
+    let task = eval.task as usize;
+    let read = match kind {
+        arg_kind::STRING => read_user_string(raw, slot),
+        _ if via_follow => read_followed(eval.tgid, raw, slot),
+        _ => read_fd_path(task, raw, slot),
+    };
+    if !read && via_follow {
+        return false;
+    }
+    if spec.flags & hook_flags::POSTFIX != 0 {
+        unsafe {
+            strings::reverse_tail(
+                (&raw const (*slot).bytes) as *const u8,
+                (*slot).start as usize,
+                (*slot).len as usize,
+                (&raw mut (*slot).tail) as *mut u8,
+            );
+        }
+    }
+    hit.string_slot[i] = used as u32;
+    eval.strings_used = used as u32 + 1;
+    true
+}
+
+#[inline(always)]
+fn read_user_string(address: u64, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = 0;
+    let read = unsafe {
+        bpf_probe_read_user_str_bytes(address as *const u8, &mut slot.bytes[..STRING_AREA])
+    };
+    slot.len = read.map_or(0, |s| s.len() as u32);
+    read.is_ok()
+}
+
+#[inline(always)]
+fn read_followed(tgid: u32, fd: u64, slot: *mut StringArg) -> bool {
+    let key = FdKey {
+        tgid,
+        fd: fd as u32,
+    };
+    let Some(followed) = (unsafe { FOLLOWED.get(&key) }) else {
+        return false;
+    };
+    if followed.owner != files_of_current() {
+        return false;
+    }
+    let len = (followed.len as usize) & (FOLLOWED_LEN - 1);
+    unsafe {
+        (*slot).start = 0;
+        (*slot).len = len as u32;
+        (*slot).status = followed.status;
+        bpf_probe_read_kernel(
+            (&raw mut (*slot).bytes) as *mut c_void,
+            len as u32,
+            (&raw const followed.bytes) as *const c_void,
+        );
+    }
+    true
+}
+
+#[inline(always)]
+fn read_fd_path(task: usize, fd: u64, slot: *mut StringArg) -> bool {
+    let file = kernel::fd_file(task, fd).unwrap_or(0);
+    let root = kernel::fs_root(task);
+    unsafe {
+        (*slot).start = 0;
+        (*slot).len = 0;
+    }
+    let (true, Ok(root)) = (file != 0, root) else {
+        return false;
+    };
+    path::resolve_forwards(file + kernel::off!(file_f_path), root, slot);
+    true
+}
+
+#[inline(always)]
+fn selector_matches(
+    spec: &HookSpec,
+    selector: &SelectorSpec,
+    hit: &HitRecord,
+    eval: &EvalState,
+    process: Option<&ProcessInfo>,
+) -> bool {
+    let (task, tgid) = (eval.task as usize, eval.tgid);
+    if selector.pid.op != op::NONE && !pid_matches(selector, task, tgid, process) {
+        return false;
+    }
+    if selector.binary_op != op::NONE {
+        let passed = match process {
+            Some(p) => binary_matches(selector.binary_op, selector.binary_strings, p),
+            // Unknown binary: only negative filters pass.
+            None => matches!(
+                selector.binary_op,
+                op::NOT_EQUAL | op::NOT_PREFIX | op::NOT_POSTFIX
+            ),
+        };
+        if !passed {
+            return false;
+        }
+    }
+    for i in 0..MAX_ARG_FILTERS {
+        let filter = &selector.args[i];
+        if filter.op != op::NONE && !arg_matches(spec, filter, hit) {
+            return false;
+        }
+    }
+    let returns = &selector.returns[0];
+    if returns.op != op::NONE && !integer_matches(returns, eval.call.ret) {
+        return false;
+    }
+    for i in 0..MAX_NS_FILTERS {
+        let filter = &selector.namespaces[i];
+        if filter.op == op::NONE {
+            continue;
+        }
+        let inum = kernel::namespace_inum(task, filter.slot as usize).unwrap_or(0);
+        let member = contains(&filter.values, filter.count, inum);
+        if member != (filter.op == op::IN) {
+            return false;
+        }
+    }
+    for i in 0..MAX_CAP_FILTERS {
+        let filter = &selector.capabilities[i];
+        if filter.op == op::NONE {
+            continue;
+        }
+        let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
+        if (caps & filter.mask != 0) != (filter.op == op::IN) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A separate function so that the compiler cannot compute field addresses of the process entry
+/// before its null check (the verifier rejects arithmetic on a maybe-null map value).
+#[inline(never)]
+fn binary_matches(operator: u32, filter: u32, process: &ProcessInfo) -> bool {
+    strings::matches(
+        operator,
+        filter,
+        process.binary.as_ptr(),
+        process.binary_tail.as_ptr(),
+        process.binary_len,
+    )
+}
+
+#[inline(always)]
+fn pid_matches(
+    selector: &SelectorSpec,
+    task: usize,
+    tgid: u32,
+    process: Option<&ProcessInfo>,
+) -> bool {
+    let filter = &selector.pid;
+    let namespace = filter.flags & pid_flags::NAMESPACE_PID != 0;
+    // followForks: a process forked without exec counts as the process that exec'd.
+    let pid = match (filter.flags & pid_flags::FOLLOW_FORKS != 0, process) {
+        (true, Some(p)) if namespace => p.exec_ns_pid,
+        (true, Some(p)) => p.exec_pid,
+        _ if namespace => kernel::namespace_pid(task).unwrap_or(tgid),
+        _ => tgid,
+    };
+    contains(&filter.values, filter.count, pid) == (filter.op == op::IN)
+}
+
+#[inline(always)]
+fn contains(values: &[u32; MAX_VALUES], count: u32, wanted: u32) -> bool {
+    for i in 0..MAX_VALUES {
+        if (i as u32) < count && values[i] == wanted {
+            return true;
+        }
+    }
+    false
+}
+
+#[inline(always)]
+fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
+    let arg = filter.arg as usize;
+    if arg >= MAX_HOOK_ARGS {
+        return false;
+    }
+    match spec.arg_kind[arg] {
+        arg_kind::STRING | arg_kind::FD | arg_kind::FILE => {
+            let slot = hit.string_slot[arg];
+            if slot == u32::MAX {
+                return false;
+            }
+            let string =
+                unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+            strings::matches(
+                filter.op,
+                filter.strings,
+                strings::forward(string),
+                unsafe { (&raw const (*string).tail) as *const u8 },
+                unsafe { (*string).len },
+            )
+        }
+        _ => integer_matches(filter, hit.values[arg] as i64),
+    }
+}
+
+#[inline(always)]
+fn integer_matches(filter: &ArgFilter, value: i64) -> bool {
+    let values = &filter.values;
+    let count = filter.count as usize;
+    let mut any = false;
+    if matches!(filter.op, op::IN_RANGE | op::NOT_IN_RANGE) {
+        // Ranges are pairs of values: [low, high], inclusive.
+        for pair in 0..MAX_VALUES / 2 {
+            if 2 * pair + 1 < count {
+                any |= value >= values[2 * pair] && value <= values[2 * pair + 1];
+            }
+        }
+    } else {
+        for i in 0..MAX_VALUES {
+            if i >= count {
+                break;
+            }
+            let v = values[i];
+            any |= match filter.op {
+                op::EQUAL | op::NOT_EQUAL => value == v,
+                op::MASK => value & v != 0,
+                op::GREATER => value > v,
+                op::LESS => value < v,
+                _ => false,
+            };
+        }
+    }
+    match filter.op {
+        op::NOT_EQUAL | op::NOT_IN_RANGE => !any,
+        _ => any,
+    }
+}
+
+/// Runs the selector's actions; returns whether the hit is posted.
+#[inline(always)]
+fn run_actions(selector: &SelectorSpec, hit: &mut HitRecord, tgid: u32, policy_mode: u32) -> bool {
+    let mut post = true;
+    for i in 0..MAX_ACTIONS {
+        let act = &selector.actions[i];
+        match act.kind {
+            action::NO_POST => post = false,
+            action::SIGKILL | action::SIGNAL => {
+                let signal = if act.kind == action::SIGKILL {
+                    9
+                } else {
+                    act.signal
+                };
+                hit.signal = signal;
+                if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                    hit.outcome |= outcome::SPARED;
+                } else if policy_mode == mode::MONITOR {
+                    hit.outcome |= outcome::WOULD_SIGNAL;
+                } else {
+                    unsafe { bpf_send_signal(signal) };
+                    hit.outcome |= outcome::SIGNALED;
+                }
+            }
+            action::FOLLOW_FD => {
+                if follow(hit, tgid, act.arg_fd, act.arg_name) {
+                    hit.outcome |= outcome::FOLLOWED;
+                }
+            }
+            action::UNFOLLOW_FD => {
+                let key = fd_key(hit, tgid, act.arg_fd);
+                if FOLLOWED.remove(&key).is_ok() {
+                    hit.outcome |= outcome::UNFOLLOWED;
+                } else {
+                    // Closing an fd nobody followed is not worth an event.
+                    post = false;
+                }
+            }
+            action::COPY_FD => {
+                let from = fd_key(hit, tgid, act.arg_fd);
+                let to = fd_key(hit, tgid, act.arg_name);
+                if let Some(path) = unsafe { FOLLOWED.get(&from) } {
+                    let _ = FOLLOWED.insert(&to, path, 0);
+                }
+            }
+            _ => {}
+        }
+    }
+    post
+}
+
+#[inline(always)]
+fn fd_key(hit: &HitRecord, tgid: u32, arg: u32) -> FdKey {
+    let arg = arg as usize;
+    let fd = if arg < MAX_HOOK_ARGS {
+        hit.values[arg]
+    } else {
+        u64::MAX
+    };
+    FdKey {
+        tgid,
+        fd: fd as u32,
+    }
+}
+
+/// Stores the path of argument `arg_name` under the fd in argument `arg_fd`.
+#[inline(always)]
+fn follow(hit: &mut HitRecord, tgid: u32, arg_fd: u32, arg_name: u32) -> bool {
+    let arg_name = arg_name as usize;
+    if arg_name >= MAX_HOOK_ARGS {
+        return false;
+    }
+    let slot = hit.string_slot[arg_name];
+    if slot == u32::MAX {
+        return false;
+    }
+    let string = unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+    // The value is built in per-CPU scratch: too big for the stack.
+    let Some(value) = FOLLOW_SCRATCH.get_ptr_mut(0) else {
+        return false;
+    };
+    let len = unsafe { (*string).len } as usize & (FOLLOWED_LEN - 1);
+    unsafe {
+        (*value).owner = files_of_current();
+        (*value).len = len as u32;
+        (*value).status = (*string).status;
+        bpf_probe_read_kernel(
+            (&raw mut (*value).bytes) as *mut c_void,
+            len as u32,
+            strings::forward(string) as *const c_void,
+        );
+    }
+    let stored = FOLLOWED
+        .insert(&fd_key(hit, tgid, arg_fd), unsafe { &*value }, 0)
+        .is_ok();
+    if stored {
+        following::mark(tgid, true);
+    }
+    stored
+}
+
+/// The current task's `files_struct`, which owns its fds.
+#[inline(always)]
+fn files_of_current() -> u64 {
+    let task = unsafe { bpf_get_current_task() } as usize;
+    kernel::kread::<u64>(task, kernel::off!(task_files)).unwrap_or(0)
+}
+
+/// Adds a hit to its policy's per-CPU counters.
+#[inline(always)]
+fn count(policy: u32, result: u32) {
+    let Some(counters) = POLICY_COUNTERS.get_ptr_mut(policy) else {
+        return;
+    };
+    let counters = unsafe { &mut *counters };
+    counters[counter::HITS] += 1;
+    if result & outcome::POSTED != 0 {
+        counters[counter::POSTS] += 1;
+    }
+    if result & outcome::SIGNALED != 0 {
+        counters[counter::SIGNALS] += 1;
+    }
+    if result & outcome::WOULD_SIGNAL != 0 {
+        counters[counter::WOULD_SIGNALS] += 1;
+    }
+    if result & outcome::SPARED != 0 {
+        counters[counter::SPARED] += 1;
+    }
+}

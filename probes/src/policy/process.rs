@@ -1,0 +1,77 @@
+//! What selectors need to know of each process, kept from exec to exit: the binary (for
+//! matchBinaries) and the pids at exec (for matchPIDs with followForks, which forks inherit).
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, generated::bpf_probe_read_kernel},
+    macros::tracepoint,
+    programs::TracePointContext,
+};
+use tetrascope_shared::policy::MATCH_LEN;
+
+use super::{PATH_SCRATCH, PROC_SCRATCH, PROCS, following, strings};
+use crate::{
+    kernel::{self, kread, off, tp_field},
+    path,
+};
+
+#[tracepoint]
+pub fn policy_exec(_ctx: TracePointContext) -> u32 {
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let task = unsafe { bpf_get_current_task() } as usize;
+    let (Some(info), Some(binary)) = (PROC_SCRATCH.get_ptr_mut(0), PATH_SCRATCH.get_ptr_mut(0))
+    else {
+        return 0;
+    };
+    let exe = (|| -> Result<usize, i32> {
+        let mm: usize = kread(task, off!(task_mm))?;
+        kread(mm, off!(mm_exe_file))
+    })();
+    let (Ok(exe), Ok(root)) = (exe, kernel::fs_root(task)) else {
+        return 0;
+    };
+    path::resolve_forwards(exe + off!(file_f_path), root, binary);
+    unsafe {
+        let len = (*binary).len as usize;
+        (*info).exec_pid = tgid;
+        (*info).exec_ns_pid = kernel::namespace_pid(task).unwrap_or(tgid);
+        (*info).binary_len = len as u32;
+        let start = (*binary).start as usize;
+        let bytes = (&raw const (*binary).bytes) as *const u8;
+        bpf_probe_read_kernel(
+            (&raw mut (*info).binary) as *mut c_void,
+            len.min(MATCH_LEN) as u32,
+            strings::forward(binary) as *const c_void,
+        );
+        strings::reverse_tail(bytes, start, len, (&raw mut (*info).binary_tail) as *mut u8);
+        let _ = PROCS.insert(tgid, &*info, 0);
+    }
+    0
+}
+
+/// A new process (not a thread) starts as its parent: same binary, same exec-time pids.
+#[tracepoint]
+pub fn policy_fork(ctx: TracePointContext) -> u32 {
+    let clone_flags = unsafe { ctx.read_at::<u64>(tp_field!(newtask_clone_flags)) }.unwrap_or(0);
+    if clone_flags & crate::lifecycle::CLONE_THREAD != 0 {
+        return 0;
+    }
+    let parent = (bpf_get_current_pid_tgid() >> 32) as u32;
+    let child = unsafe { ctx.read_at::<i32>(tp_field!(newtask_pid)) }.unwrap_or(0) as u32;
+    if let Some(info) = unsafe { PROCS.get(parent) } {
+        let _ = PROCS.insert(child, info, 0);
+    }
+    0
+}
+
+#[tracepoint]
+pub fn policy_exit(_ctx: TracePointContext) -> u32 {
+    let task = unsafe { bpf_get_current_task() } as usize;
+    if kernel::group_dead(task).unwrap_or(false) {
+        let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+        let _ = PROCS.remove(tgid);
+        // Its fds are gone; a process that reuses the pid starts clean.
+        following::mark(tgid, false);
+    }
+    0
+}

@@ -1,0 +1,146 @@
+//! The places hooks fire from: syscall entries and exits (syscall tracepoints stand in for
+//! kprobes on `sys_*` functions) and the open family's exit (standing in for `fd_install`).
+use core::ffi::c_void;
+
+use aya_ebpf::{
+    EbpfContext,
+    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, generated::bpf_loop},
+    macros::tracepoint,
+    programs::TracePointContext,
+};
+use tetrascope_shared::policy::{HOOKS_PER_SITE, HookList, PendingCall, site};
+
+use super::{
+    ENTER_HOOKS, EVAL, EXIT_HOOKS, OPEN_HOOKS, PENDING,
+    evaluate::{Call, evaluate},
+};
+
+/// Syscall tracepoint records: `int __syscall_nr` at 8, then the arguments (or `long ret`) from
+/// 16, 8 bytes each. Userspace checks this layout in each format file before attaching.
+pub(super) const SYSCALL_NR: usize = 8;
+pub(super) const SYSCALL_ARGS: usize = 16;
+
+/// A field of the tracepoint record, read straight from the context (cheaper than a probe read
+/// on the hot path: this runs on every call of a hooked syscall). The kernel refuses to attach a
+/// program that reads past the smallest record it is attached to, so this is only for fields
+/// every such record has.
+#[inline(always)]
+pub(super) fn field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
+    unsafe { core::ptr::read_unaligned((ctx.as_ptr() as *const u8).add(offset) as *const T) }
+}
+
+#[tracepoint]
+pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
+    let syscall = field::<i32>(&ctx, SYSCALL_NR) as u32;
+    let mut call = Call {
+        raw: [0; 8],
+        ret: 0,
+        syscall,
+        _pad: 0,
+    };
+    // One probe read for all six: a syscall with fewer arguments has a shorter record.
+    let args = ctx.as_ptr() as usize + SYSCALL_ARGS;
+    if let Ok(raw) = unsafe { bpf_probe_read_kernel(args as *const [u64; 6]) } {
+        call.raw[..6].copy_from_slice(&raw);
+    }
+    if EXIT_HOOKS.get(syscall).is_some_and(|hooks| hooks.count > 0) {
+        let mut raw = [0; 6];
+        raw.copy_from_slice(&call.raw[..6]);
+        let pending = PendingCall {
+            syscall,
+            _pad: 0,
+            raw,
+        };
+        let _ = PENDING.insert(bpf_get_current_pid_tgid(), pending, 0);
+    }
+    run(site::SYSCALL_ENTER, syscall, call);
+    0
+}
+
+#[tracepoint]
+pub fn policy_sys_exit(ctx: TracePointContext) -> u32 {
+    let syscall = field::<i32>(&ctx, SYSCALL_NR) as u32;
+    let ret = field::<i64>(&ctx, SYSCALL_ARGS);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let Some(pending) = (unsafe { PENDING.get(pid_tgid) }).copied() else {
+        return 0;
+    };
+    let _ = PENDING.remove(pid_tgid);
+    if pending.syscall != syscall {
+        return 0;
+    }
+    let mut raw = [0; 8];
+    raw[..6].copy_from_slice(&pending.raw);
+    let call = Call {
+        raw,
+        ret,
+        syscall,
+        _pad: 0,
+    };
+    run(site::SYSCALL_EXIT, syscall, call);
+    0
+}
+
+/// Exit of open, openat, openat2 and creat: a new fd whose file the hooks see as `fd_install`'s
+/// arguments (0: the fd, 1: the file).
+#[tracepoint]
+pub fn policy_open_exit(ctx: TracePointContext) -> u32 {
+    let syscall = field::<i32>(&ctx, SYSCALL_NR) as u32;
+    let ret = field::<i64>(&ctx, SYSCALL_ARGS);
+    if ret < 0 {
+        return 0;
+    }
+    let fd = ret as u64;
+    let call = Call {
+        raw: [fd, fd, 0, 0, 0, 0, 0, 0],
+        ret,
+        syscall,
+        _pad: 0,
+    };
+    run(site::FD_INSTALL, 0, call);
+    0
+}
+
+/// Evaluates the hooks listed under the syscall `index` of a site (`site::*`) on `call`.
+#[inline(always)]
+fn run(site: u32, index: u32, call: Call) {
+    let Some(hooks) = site_hooks(site, index) else {
+        return;
+    };
+    if hooks.count == 0 {
+        return;
+    }
+    let Some(eval) = EVAL.get_ptr_mut(0) else {
+        return;
+    };
+    unsafe {
+        (*eval).call = call;
+        (*eval).site = site;
+        (*eval).site_index = index;
+    }
+    let count = (hooks.count as usize).min(HOOKS_PER_SITE) as u32;
+    unsafe { bpf_loop(count, evaluate_nth as *mut c_void, core::ptr::null_mut(), 0) };
+}
+
+#[inline(always)]
+fn site_hooks(site: u32, index: u32) -> Option<&'static HookList> {
+    match site {
+        site::SYSCALL_ENTER => ENTER_HOOKS.get(index),
+        site::SYSCALL_EXIT => EXIT_HOOKS.get(index),
+        _ => OPEN_HOOKS.get(index),
+    }
+}
+
+/// One `bpf_loop` round: verified once, however many hooks a site has (kernel.md pitfall 2 on
+/// the callback's linkage).
+#[inline(never)]
+extern "C" fn evaluate_nth(index: u64, _: *mut c_void) -> i64 {
+    let Some(eval) = EVAL.get(0) else {
+        return 1;
+    };
+    let Some(hooks) = site_hooks(eval.site, eval.site_index) else {
+        return 1;
+    };
+    evaluate(hooks.ids[(index as usize) % HOOKS_PER_SITE]);
+    0
+}

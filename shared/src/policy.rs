@@ -1,0 +1,341 @@
+//! Compiled TracingPolicy hooks as the probes evaluate them, and the records of their hits.
+//!
+//! Userspace compiles each hook of a policy into a [`HookSpec`] in the `HOOKS` array and lists it
+//! under the place it fires from (a syscall's entry or exit, or the open family's exit standing in
+//! for `fd_install`). String values of selectors live in LPM tries keyed by a filter id.
+
+/// Hooks the `HOOKS` array holds across all policies.
+pub const MAX_HOOKS: u32 = 512;
+/// Policies loaded at once (`POLICY_STATE` slots).
+pub const MAX_POLICIES: u32 = 64;
+/// Syscall numbers the per-syscall hook lists cover.
+pub const MAX_SYSCALLS: u32 = 1024;
+/// Hooks listed under one syscall entry or exit.
+pub const HOOKS_PER_SITE: usize = 32;
+/// Tetragon's limits (tetragon.md §3.7).
+pub const MAX_SELECTORS: usize = 5;
+pub const MAX_ARG_FILTERS: usize = 5;
+pub const MAX_ACTIONS: usize = 3;
+pub const MAX_HOOK_ARGS: usize = 5;
+pub const MAX_VALUES: usize = 4;
+pub const MAX_NS_FILTERS: usize = 4;
+pub const MAX_CAP_FILTERS: usize = 2;
+/// String arguments a hook can carry (e.g. rename's two paths).
+pub const MAX_STRING_ARGS: usize = 2;
+/// Bytes of a string compared by prefix and equality: an LPM trie key holds at most 256 bytes,
+/// four of which are the filter id.
+pub const MATCH_LEN: usize = 252;
+/// Bytes compared from the end of a string by postfix.
+pub const POSTFIX_LEN: usize = 128;
+/// A string argument's area: a path is built right to left in the first `STRING_AREA` bytes and a
+/// component may spill into the slack after it.
+pub const STRING_AREA: usize = 4096;
+pub const STRING_SLOT: usize = STRING_AREA + 256;
+
+pub const RECORD_HIT: u32 = 16;
+
+/// Where a hook fires. `site_key` makes userspace's key of a site: the kind in the high half,
+/// the syscall number in the low half.
+pub mod site {
+    pub const SYSCALL_ENTER: u32 = 1;
+    pub const SYSCALL_EXIT: u32 = 2;
+    /// The exit of the open family: a new fd and its file, as `fd_install` would see them.
+    pub const FD_INSTALL: u32 = 3;
+}
+
+pub const fn site_key(kind: u32, syscall: u32) -> u64 {
+    ((kind as u64) << 32) | syscall as u64
+}
+
+/// How the probe reads a hook argument.
+pub mod arg_kind {
+    pub const NONE: u32 = 0;
+    /// 32-bit signed (int, int32, sint8…: sign-extended).
+    pub const INT: u32 = 1;
+    pub const UINT: u32 = 2;
+    pub const LONG: u32 = 3;
+    pub const ULONG: u32 = 4;
+    /// A NUL-terminated user string (`char *`).
+    pub const STRING: u32 = 5;
+    /// An fd, shown as the path of its file (from the fd table, or from the followed-fd map when
+    /// the policy uses FollowFD; an fd that is not followed then fails the hook).
+    pub const FD: u32 = 6;
+    /// A user buffer: its address and size only (contents are not captured).
+    pub const CHAR_BUF: u32 = 7;
+    /// `fd_install`'s file: the path of the fd just installed, from the fd table.
+    pub const FILE: u32 = 8;
+}
+
+/// `HookSpec::flags`
+pub mod hook_flags {
+    /// `fd` arguments come from the followed-fd map (the policy has FollowFD actions and the
+    /// hook has `fd` arguments).
+    pub const FD_VIA_FOLLOW: u32 = 1;
+    /// Some filter compares string ends: keep the reversed tail of string arguments.
+    pub const POSTFIX: u32 = 2;
+}
+
+/// Operators of `ArgFilter`, `PidFilter`, binary and namespace filters.
+pub mod op {
+    pub const NONE: u32 = 0;
+    pub const EQUAL: u32 = 1;
+    pub const NOT_EQUAL: u32 = 2;
+    pub const PREFIX: u32 = 3;
+    pub const NOT_PREFIX: u32 = 4;
+    pub const POSTFIX: u32 = 5;
+    pub const NOT_POSTFIX: u32 = 6;
+    pub const GREATER: u32 = 7;
+    pub const LESS: u32 = 8;
+    pub const MASK: u32 = 9;
+    pub const IN_RANGE: u32 = 10;
+    pub const NOT_IN_RANGE: u32 = 11;
+    /// Set membership (PIDs, namespaces, capabilities, binaries by exact path).
+    pub const IN: u32 = 12;
+    pub const NOT_IN: u32 = 13;
+}
+
+/// `PidFilter::flags`
+pub mod pid_flags {
+    pub const NAMESPACE_PID: u32 = 1;
+    pub const FOLLOW_FORKS: u32 = 2;
+}
+
+pub mod action {
+    pub const NONE: u32 = 0;
+    pub const POST: u32 = 1;
+    pub const NO_POST: u32 = 2;
+    pub const SIGKILL: u32 = 3;
+    pub const SIGNAL: u32 = 4;
+    pub const FOLLOW_FD: u32 = 5;
+    pub const UNFOLLOW_FD: u32 = 6;
+    pub const COPY_FD: u32 = 7;
+}
+
+/// `HitRecord::outcome` bits.
+pub mod outcome {
+    /// The hit becomes an event.
+    pub const POSTED: u32 = 1;
+    /// A signal was sent (`HitRecord::signal`).
+    pub const SIGNALED: u32 = 2;
+    /// Monitor mode: the signal would have been sent.
+    pub const WOULD_SIGNAL: u32 = 4;
+    /// The target is protected (PID 1, tetrascope itself): no signal.
+    pub const SPARED: u32 = 8;
+    pub const FOLLOWED: u32 = 16;
+    pub const UNFOLLOWED: u32 = 32;
+}
+
+/// `PolicyState::mode`
+pub mod mode {
+    pub const ENFORCE: u32 = 0;
+    pub const MONITOR: u32 = 1;
+}
+
+/// Per-policy counters (`POLICY_COUNTERS`, per CPU), indexes into the value array.
+pub mod counter {
+    pub const HITS: usize = 0;
+    pub const POSTS: usize = 1;
+    pub const SIGNALS: usize = 2;
+    pub const WOULD_SIGNALS: usize = 3;
+    pub const SPARED: usize = 4;
+    pub const COUNT: usize = 5;
+}
+
+/// Hooks serving one site, in the order they are evaluated.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HookList {
+    pub count: u32,
+    pub ids: [u32; HOOKS_PER_SITE],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PolicyState {
+    pub enabled: u32,
+    pub mode: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ArgFilter {
+    pub op: u32,
+    /// Position of the filtered argument in the hook's argument list.
+    pub arg: u32,
+    pub count: u32,
+    /// Key prefix of this filter's strings in the string tries.
+    pub strings: u32,
+    pub values: [i64; MAX_VALUES],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PidFilter {
+    pub op: u32,
+    pub flags: u32,
+    pub count: u32,
+    pub _pad: u32,
+    pub values: [u32; MAX_VALUES],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NamespaceFilter {
+    pub op: u32,
+    /// Slot of `ExecRecord::ns` order (nsproxy namespaces, then pid, then user).
+    pub slot: u32,
+    pub count: u32,
+    pub _pad: u32,
+    pub values: [u32; MAX_VALUES],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CapabilityFilter {
+    pub op: u32,
+    /// 0 effective, 1 inheritable, 2 permitted.
+    pub set: u32,
+    pub mask: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ActionSpec {
+    pub kind: u32,
+    /// FollowFD family: positions in the hook's argument list.
+    pub arg_fd: u32,
+    pub arg_name: u32,
+    pub signal: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SelectorSpec {
+    pub pid: PidFilter,
+    /// Binary filter: an `op` over the string filter `binary_strings`.
+    pub binary_op: u32,
+    pub binary_strings: u32,
+    pub args: [ArgFilter; MAX_ARG_FILTERS],
+    pub returns: [ArgFilter; 1],
+    pub namespaces: [NamespaceFilter; MAX_NS_FILTERS],
+    pub capabilities: [CapabilityFilter; MAX_CAP_FILTERS],
+    pub actions: [ActionSpec; MAX_ACTIONS],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HookSpec {
+    pub policy: u32,
+    pub flags: u32,
+    pub arg_count: u32,
+    pub selector_count: u32,
+    pub arg_kind: [u32; MAX_HOOK_ARGS],
+    /// Raw argument each hook argument reads (syscall argument number).
+    pub arg_index: [u32; MAX_HOOK_ARGS],
+    pub selectors: [SelectorSpec; MAX_SELECTORS],
+}
+
+/// Data of the string tries' keys (the trie key's prefix length covers `filter` and the first
+/// bytes of `data`); the value is the length of the stored string.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StringMatch {
+    pub filter: u32,
+    pub data: [u8; MATCH_LEN],
+}
+
+/// Bytes of a followed fd's path kept (Tetragon kept 256).
+pub const FOLLOWED_LEN: usize = 1024;
+
+/// The path a FollowFD action stored for an fd.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct FollowedPath {
+    /// The `files_struct` the fd belongs to: a later process reusing the pid does not inherit it.
+    pub owner: u64,
+    pub len: u32,
+    pub status: u32,
+    pub bytes: [u8; FOLLOWED_LEN],
+}
+
+/// Key of the followed-fd map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct FdKey {
+    pub tgid: u32,
+    pub fd: u32,
+}
+
+/// What the probes know of a process for selectors: its binary and its pids at exec (inherited by
+/// forks, for `followForks`).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct ProcessInfo {
+    pub exec_pid: u32,
+    pub exec_ns_pid: u32,
+    pub binary_len: u32,
+    pub _pad: u32,
+    pub binary: [u8; MATCH_LEN],
+    /// The last `POSTFIX_LEN` bytes of `binary`, reversed.
+    pub binary_tail: [u8; POSTFIX_LEN],
+}
+
+/// A string argument: `len` bytes starting at `start` in `bytes`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct StringArg {
+    pub start: u32,
+    pub len: u32,
+    /// `path_status` for paths; 0 for plain strings.
+    pub status: u32,
+    pub _pad: u32,
+    /// The last `POSTFIX_LEN` bytes reversed (postfix matching), when the hook needs them.
+    pub tail: [u8; POSTFIX_LEN],
+    pub bytes: [u8; STRING_SLOT],
+}
+
+/// Arguments saved at a syscall's entry for the hooks on its exit.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PendingCall {
+    pub syscall: u32,
+    pub _pad: u32,
+    pub raw: [u64; 6],
+}
+
+/// A hook whose selector matched.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct HitRecord {
+    pub header: crate::RecordHeader,
+    pub pid: u32,
+    pub tid: u32,
+    pub hook: u32,
+    pub policy: u32,
+    /// 1-based index of the selector that matched.
+    pub selector: u32,
+    pub outcome: u32,
+    pub signal: u32,
+    /// Syscall number of the site.
+    pub syscall: u32,
+    pub ret: i64,
+    /// Integer value of each argument (the fd for fd arguments, the address for buffers).
+    pub values: [u64; MAX_HOOK_ARGS],
+    /// Slot in `strings` of each argument, or `u32::MAX`.
+    pub string_slot: [u32; MAX_HOOK_ARGS],
+    pub _pad: u32,
+    pub strings: [StringArg; MAX_STRING_ARGS],
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    use super::*;
+    unsafe impl aya::Pod for HookList {}
+    unsafe impl aya::Pod for PolicyState {}
+    unsafe impl aya::Pod for HookSpec {}
+    unsafe impl aya::Pod for StringMatch {}
+    unsafe impl aya::Pod for FollowedPath {}
+    unsafe impl aya::Pod for FdKey {}
+    unsafe impl aya::Pod for ProcessInfo {}
+    unsafe impl aya::Pod for PendingCall {}
+}

@@ -1,0 +1,118 @@
+//! The policy store on the real kernel (root): a bad or unsupported policy never disturbs the
+//! ones running, names are unique, and 32 policies load at once.
+mod common;
+
+use std::{os::unix::process::ExitStatusExt, process::Command};
+
+use common::{require_root, shared_dir};
+use tetrascope::{
+    policy::{
+        self,
+        model::Mode,
+        store::{PolicySource, PolicyStatus},
+    },
+    source::local::LocalSource,
+};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn example(name: &str) -> policy::model::TracingPolicy {
+    policy::load_file(&shared_dir().join(name))
+        .unwrap()
+        .remove(0)
+}
+
+#[test]
+fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
+    if !require_root() {
+        return;
+    }
+    runtime().block_on(async {
+        let (mut source, _, _) = LocalSource::start("store".into()).unwrap();
+        let iris = example("policies/iris-read-file-sigkill.yaml");
+        let entry = source
+            .add_policy(iris.clone(), PolicySource::Api, Some(Mode::Enforce))
+            .unwrap();
+        assert_eq!(entry.status, PolicyStatus::Enabled);
+
+        let duplicate = source.add_policy(iris.clone(), PolicySource::Api, None);
+        assert!(matches!(duplicate, Err(e) if e.contains("loaded already")));
+        let uprobe = source
+            .add_policy(
+                example("policies/tetragon-examples/uprobe.yaml"),
+                PolicySource::Api,
+                None,
+            )
+            .unwrap();
+        assert_eq!(uprobe.status, PolicyStatus::Unsupported);
+        assert!(
+            uprobe.problems[0].contains("uprobe"),
+            "{:?}",
+            uprobe.problems
+        );
+        assert!(source.set_policy_mode("uprobe", Mode::Enforce).is_err());
+
+        std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
+        std::fs::write("/usr/irissys/mgr/iris.key", "KEY\n").unwrap();
+        let reader = Command::new("/usr/bin/head")
+            .arg("/usr/irissys/mgr/iris.key")
+            .output()
+            .unwrap();
+        assert_eq!(
+            reader.status.signal(),
+            Some(libc::SIGKILL),
+            "still enforced"
+        );
+
+        source.disarm_all();
+        let reader = Command::new("/usr/bin/head")
+            .arg("/usr/irissys/mgr/iris.key")
+            .output()
+            .unwrap();
+        assert!(reader.status.success(), "disarmed: monitor only");
+        source.refresh_policy_counters();
+        let counters = source.policies().get(&iris.name).unwrap().counters;
+        assert_eq!(counters.signals, 1, "{counters:?}");
+        assert!(counters.would_signals >= 1, "{counters:?}");
+    });
+}
+
+#[test]
+fn thirty_two_policies_load_at_once_and_unload_cleanly() {
+    if !require_root() {
+        return;
+    }
+    runtime().block_on(async {
+        let (mut source, _, _) = LocalSource::start("store".into()).unwrap();
+        let template = policy::load_file(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/policies/openat-postfix-binary-kill.yaml"
+        )))
+        .unwrap()
+        .remove(0);
+        for round in 0..2 {
+            for i in 0..32 {
+                let mut policy = template.clone();
+                policy.name = format!("copy-{i}");
+                let entry = source
+                    .add_policy(policy, PolicySource::Api, Some(Mode::Monitor))
+                    .unwrap();
+                assert_eq!(
+                    entry.status,
+                    PolicyStatus::Enabled,
+                    "round {round}, policy {i}: {:?}",
+                    entry.problems
+                );
+            }
+            for i in 0..32 {
+                source.remove_policy(&format!("copy-{i}")).unwrap();
+            }
+            assert!(source.policies().entries().is_empty());
+        }
+    });
+}

@@ -1,0 +1,627 @@
+//! Compilation of a resolved policy into what the probes evaluate: one `HookSpec` per hook, the
+//! sites it is listed under and the strings its selectors compare with.
+use tetrascope_shared::{
+    NS_RECORD_SLOTS,
+    policy::{
+        ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_VALUES, NamespaceFilter,
+        POSTFIX_LEN, PidFilter, SelectorSpec, action, arg_kind, hook_flags, op, pid_flags,
+    },
+};
+
+use super::{
+    model::{
+        ActionKind, Arg, ArgOperator, ArgSelector, ArgType, BinaryOperator, CapabilitySet,
+        NamespaceKind, Selector, SetOperator, TracingPolicy,
+    },
+    names,
+    resolve::{HookKind, Mechanism, ResolvedHook},
+};
+
+/// What an event of a hook needs that the kernel record does not carry.
+#[derive(Clone, Debug, Default)]
+pub struct HookMeta {
+    pub policy_name: String,
+    pub function_name: String,
+    pub message: String,
+    pub tags: Vec<String>,
+    /// Type and label of each argument, in the record's order.
+    pub args: Vec<(ArgType, Option<String>)>,
+    /// Set for hooks at a syscall's exit: the type of the return value.
+    pub return_type: Option<ArgType>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CompiledHook {
+    pub spec: HookSpec,
+    /// Where it is listed.
+    pub mechanisms: Vec<Mechanism>,
+    pub meta: HookMeta,
+}
+
+/// A selector string: under `filter`, the bytes compared (reversed for postfix).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StringEntry {
+    pub postfix: bool,
+    pub filter: u32,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CompiledPolicy {
+    pub hooks: Vec<CompiledHook>,
+    pub strings: Vec<StringEntry>,
+    /// The policy follows fds (FollowFD family): duplicated fds are followed too.
+    pub follows_fds: bool,
+}
+
+/// Context shared by the hooks of one policy.
+pub struct Compiler<'a> {
+    /// Inode numbers of the host's namespaces, for `host_ns`.
+    pub host_namespaces: &'a [u32; NS_RECORD_SLOTS],
+    /// The next free string filter id (shared by all policies).
+    pub next_filter: &'a mut u32,
+}
+
+impl Compiler<'_> {
+    /// Compiles every hook; the errors name the field that cannot be evaluated here.
+    pub fn compile(
+        &mut self,
+        policy: &TracingPolicy,
+        resolved: &[ResolvedHook],
+    ) -> Result<CompiledPolicy, Vec<String>> {
+        let follows = uses_follow_fd(policy);
+        let mut out = CompiledPolicy {
+            follows_fds: follows,
+            ..CompiledPolicy::default()
+        };
+        let mut errors = Vec::new();
+        for hook in resolved {
+            let mechanisms = match &hook.mechanisms {
+                Ok(mechanisms) => mechanisms,
+                Err(reason) => {
+                    errors.push(format!("{}: {reason}", hook.field()));
+                    continue;
+                }
+            };
+            match self.hook(policy, hook, mechanisms, follows, &mut out.strings) {
+                Ok(compiled) => out.hooks.push(compiled),
+                Err(error) => errors.push(format!("{}.{error}", hook.field())),
+            }
+        }
+        if errors.is_empty() {
+            Ok(out)
+        } else {
+            Err(errors)
+        }
+    }
+
+    fn hook(
+        &mut self,
+        policy: &TracingPolicy,
+        hook: &ResolvedHook,
+        mechanisms: &[Mechanism],
+        follows: bool,
+        strings: &mut Vec<StringEntry>,
+    ) -> Result<CompiledHook, String> {
+        let parts = HookParts::of(policy, hook);
+        let at_open = mechanisms.contains(&Mechanism::OpenExit);
+        let is_return = mechanisms
+            .iter()
+            .any(|m| matches!(m, Mechanism::SyscallExit { .. }));
+        // `policy` (the slot) is set when the policy is loaded.
+        let mut spec = HookSpec::default();
+        if parts.args.len() > MAX_HOOK_ARGS {
+            return Err(format!("args: at most {MAX_HOOK_ARGS} arguments"));
+        }
+        spec.arg_count = parts.args.len() as u32;
+        for (position, arg) in parts.args.iter().enumerate() {
+            spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
+                .map_err(|reason| format!("args[{position}].type: {reason}"))?;
+            spec.arg_index[position] = arg.index;
+        }
+        // The probes turn such a hook away early for processes that follow no fd at all.
+        if follows && spec.arg_kind.contains(&arg_kind::FD) {
+            spec.flags |= hook_flags::FD_VIA_FOLLOW;
+        }
+        if parts.selectors.len() > MAX_SELECTORS {
+            return Err(format!("selectors: at most {MAX_SELECTORS}"));
+        }
+        spec.selector_count = parts.selectors.len() as u32;
+        for (index, selector) in parts.selectors.iter().enumerate() {
+            let mut compiler = SelectorCompiler {
+                args: parts.args,
+                is_return,
+                host_namespaces: self.host_namespaces,
+                next_filter: self.next_filter,
+                strings,
+                postfix: false,
+            };
+            spec.selectors[index] = compiler
+                .compile(selector)
+                .map_err(|error| format!("selectors[{index}].{error}"))?;
+            if compiler.postfix {
+                spec.flags |= hook_flags::POSTFIX;
+            }
+        }
+        Ok(CompiledHook {
+            spec,
+            mechanisms: mechanisms.to_vec(),
+            meta: HookMeta {
+                policy_name: policy.name.clone(),
+                function_name: hook.function_name.clone(),
+                message: parts.message.unwrap_or_default().to_owned(),
+                tags: parts.tags.to_vec(),
+                args: parts
+                    .args
+                    .iter()
+                    .map(|arg| (arg.ty, arg.label.clone()))
+                    .collect(),
+                return_type: is_return
+                    .then(|| parts.return_arg.map_or(ArgType::Long, |arg| arg.ty)),
+            },
+        })
+    }
+}
+
+/// The parts of a kprobe or LSM hook spec compilation reads.
+struct HookParts<'a> {
+    args: &'a [Arg],
+    selectors: &'a [Selector],
+    message: Option<&'a str>,
+    tags: &'a [String],
+    return_arg: Option<&'a Arg>,
+}
+
+impl<'a> HookParts<'a> {
+    fn of(policy: &'a TracingPolicy, hook: &ResolvedHook) -> Self {
+        let spec = &policy.spec;
+        match hook.kind {
+            HookKind::LsmHook => {
+                let lsm = &spec.lsmhooks[hook.index];
+                HookParts {
+                    args: &lsm.args,
+                    selectors: &lsm.selectors,
+                    message: lsm.message.as_deref(),
+                    tags: &lsm.tags,
+                    return_arg: None,
+                }
+            }
+            _ => {
+                let kprobe = &spec.kprobes[hook.index];
+                HookParts {
+                    args: &kprobe.args,
+                    selectors: &kprobe.selectors,
+                    message: kprobe.message.as_deref(),
+                    tags: &kprobe.tags,
+                    return_arg: kprobe.return_arg.as_ref(),
+                }
+            }
+        }
+    }
+}
+
+/// Whether the policy keeps fd → path itself (FollowFD family): its `fd` arguments then come
+/// from that map, as in Tetragon up to v1.7.
+fn uses_follow_fd(policy: &TracingPolicy) -> bool {
+    let spec = &policy.spec;
+    spec.kprobes
+        .iter()
+        .flat_map(|k| &k.selectors)
+        .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
+        .flat_map(|s| s.match_actions.iter().chain(&s.match_return_actions))
+        .any(|a| {
+            matches!(
+                a.action,
+                ActionKind::FollowFd | ActionKind::UnfollowFd | ActionKind::CopyFd
+            )
+        })
+}
+
+/// How the probe reads an argument of type `ty` at a syscall site, or at the open site
+/// (where every argument is the new fd: as a number, or as its file).
+fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
+    use ArgType::*;
+    Ok(match ty {
+        Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 => arg_kind::INT,
+        Uint8 | Uint16 | Uint32 => arg_kind::UINT,
+        Long | Sint64 | Int64 => arg_kind::LONG,
+        Ulong | Uint64 | SizeT => arg_kind::ULONG,
+        Nop => arg_kind::NONE,
+        Fd | File | Path | Kiocb | Dentry if at_open => arg_kind::FILE,
+        _ if at_open => {
+            return Err(format!(
+                "{ty:?} is not available where the open family returns"
+            ));
+        }
+        String | Filename | DataLoc => arg_kind::STRING,
+        Fd => arg_kind::FD,
+        CharBuf | CharIovec => arg_kind::CHAR_BUF,
+        File | Path | Dentry | Kiocb => {
+            return Err(format!(
+                "{ty:?} is a kernel object: a syscall's arguments are user values (use fd)"
+            ));
+        }
+        other => return Err(format!("{other:?} is not captured at syscall tracepoints")),
+    })
+}
+
+struct SelectorCompiler<'a> {
+    args: &'a [Arg],
+    is_return: bool,
+    host_namespaces: &'a [u32; NS_RECORD_SLOTS],
+    next_filter: &'a mut u32,
+    strings: &'a mut Vec<StringEntry>,
+    /// Some filter compares ends of strings.
+    postfix: bool,
+}
+
+impl SelectorCompiler<'_> {
+    fn compile(&mut self, selector: &Selector) -> Result<SelectorSpec, String> {
+        let unsupported = [
+            ("matchData", selector.match_data.is_empty()),
+            (
+                "matchParentBinaries",
+                selector.match_parent_binaries.is_empty(),
+            ),
+            (
+                "matchNamespaceChanges",
+                selector.match_namespace_changes.is_empty(),
+            ),
+            (
+                "matchCapabilityChanges",
+                selector.match_capability_changes.is_empty(),
+            ),
+            (
+                "matchReturnActions",
+                selector.match_return_actions.is_empty(),
+            ),
+            ("macros", selector.macros.is_empty()),
+        ];
+        if let Some((field, _)) = unsupported.iter().find(|(_, empty)| !empty) {
+            return Err(format!("{field}: not evaluated by tetrascope's probes yet"));
+        }
+        let mut spec = SelectorSpec::default();
+        if selector.match_pids.len() > 1 {
+            return Err("matchPIDs: one entry per selector here".into());
+        }
+        if let Some(pids) = selector.match_pids.first() {
+            if pids.values.len() > MAX_VALUES {
+                return Err(format!("matchPIDs[0].values: at most {MAX_VALUES}"));
+            }
+            let mut filter = PidFilter {
+                op: set_op(pids.operator),
+                count: pids.values.len() as u32,
+                ..PidFilter::default()
+            };
+            if pids.is_namespace_pid {
+                filter.flags |= pid_flags::NAMESPACE_PID;
+            }
+            if pids.follow_forks {
+                filter.flags |= pid_flags::FOLLOW_FORKS;
+            }
+            filter.values[..pids.values.len()].copy_from_slice(&pids.values);
+            spec.pid = filter;
+        }
+        if let Some(binaries) = selector.match_binaries.first() {
+            if binaries.follow_children {
+                return Err(
+                    "matchBinaries[0].followChildren: not evaluated by tetrascope's probes yet"
+                        .into(),
+                );
+            }
+            let operator = match binaries.operator {
+                BinaryOperator::In => op::EQUAL,
+                BinaryOperator::NotIn => op::NOT_EQUAL,
+                BinaryOperator::Prefix => op::PREFIX,
+                BinaryOperator::NotPrefix => op::NOT_PREFIX,
+                BinaryOperator::Postfix => op::POSTFIX,
+                BinaryOperator::NotPostfix => op::NOT_POSTFIX,
+            };
+            spec.binary_op = operator;
+            spec.binary_strings = self
+                .strings(operator, &binaries.values)
+                .map_err(|e| format!("matchBinaries[0].values: {e}"))?;
+        }
+        if selector.match_args.len() > MAX_ARG_FILTERS {
+            return Err(format!("matchArgs: at most {MAX_ARG_FILTERS}"));
+        }
+        for (index, filter) in selector.match_args.iter().enumerate() {
+            spec.args[index] = self
+                .arg_filter(filter)
+                .map_err(|e| format!("matchArgs[{index}].{e}"))?;
+        }
+        if let Some(returns) = selector.match_return_args.first() {
+            if !self.is_return || selector.match_return_args.len() > 1 {
+                return Err("matchReturnArgs: one filter, on return probes only".into());
+            }
+            spec.returns[0] =
+                integer_filter(returns, 0).map_err(|e| format!("matchReturnArgs[0].{e}"))?;
+        }
+        if selector.match_namespaces.len() > MAX_NS_FILTERS {
+            return Err(format!("matchNamespaces: at most {MAX_NS_FILTERS} here"));
+        }
+        for (index, ns) in selector.match_namespaces.iter().enumerate() {
+            spec.namespaces[index] = self
+                .namespace_filter(ns.namespace, ns.operator, &ns.values)
+                .map_err(|e| format!("matchNamespaces[{index}].values: {e}"))?;
+        }
+        if selector.match_capabilities.len() > MAX_CAP_FILTERS {
+            return Err(format!("matchCapabilities: at most {MAX_CAP_FILTERS} here"));
+        }
+        for (index, caps) in selector.match_capabilities.iter().enumerate() {
+            if caps.is_namespace_capability {
+                return Err(format!(
+                    "matchCapabilities[{index}].isNamespaceCapability: not evaluated by tetrascope's probes yet"
+                ));
+            }
+            spec.capabilities[index] = CapabilityFilter {
+                op: set_op(caps.operator),
+                set: match caps.set {
+                    CapabilitySet::Effective => 0,
+                    CapabilitySet::Inheritable => 1,
+                    CapabilitySet::Permitted => 2,
+                },
+                mask: caps.values.iter().fold(0u64, |mask, cap| mask | 1 << cap),
+            };
+        }
+        if selector.match_actions.len() > MAX_ACTIONS {
+            return Err(format!("matchActions: at most {MAX_ACTIONS}"));
+        }
+        for (index, act) in selector.match_actions.iter().enumerate() {
+            spec.actions[index] = self
+                .action(act)
+                .map_err(|e| format!("matchActions[{index}].{e}"))?;
+        }
+        Ok(spec)
+    }
+
+    /// Position in the hook's argument list of the argument with `index`.
+    fn position(&self, index: u32) -> Result<u32, String> {
+        self.args
+            .iter()
+            .position(|arg| arg.index == index)
+            .map(|p| p as u32)
+            .ok_or_else(|| format!("no argument with index {index} in the hook's args"))
+    }
+
+    fn arg_filter(&mut self, filter: &ArgSelector) -> Result<ArgFilter, String> {
+        let position = match filter.args.first() {
+            Some(position) => *position,
+            None => self
+                .position(filter.index)
+                .map_err(|e| format!("index: {e}"))?,
+        };
+        let arg = self
+            .args
+            .get(position as usize)
+            .ok_or_else(|| format!("args: position {position} is past the hook's args"))?;
+        let is_string = matches!(
+            arg.ty,
+            ArgType::String
+                | ArgType::Filename
+                | ArgType::DataLoc
+                | ArgType::Fd
+                | ArgType::File
+                | ArgType::Path
+                | ArgType::Dentry
+                | ArgType::Kiocb
+        );
+        if !is_string {
+            return integer_filter(filter, position);
+        }
+        let operator = match filter.operator {
+            ArgOperator::Equal => op::EQUAL,
+            ArgOperator::NotEqual => op::NOT_EQUAL,
+            ArgOperator::Prefix => op::PREFIX,
+            ArgOperator::NotPrefix => op::NOT_PREFIX,
+            ArgOperator::Postfix => op::POSTFIX,
+            ArgOperator::NotPostfix => op::NOT_POSTFIX,
+            other => {
+                return Err(format!(
+                    "operator: {other:?} on a string or path is not evaluated by tetrascope's probes yet"
+                ));
+            }
+        };
+        let strings = self
+            .strings(operator, &filter.values)
+            .map_err(|e| format!("values: {e}"))?;
+        Ok(ArgFilter {
+            op: operator,
+            arg: position,
+            count: filter.values.len() as u32,
+            strings,
+            values: [0; MAX_VALUES],
+        })
+    }
+
+    /// Allocates a filter id and adds `values` under it.
+    fn strings(&mut self, operator: u32, values: &[String]) -> Result<u32, String> {
+        let filter = *self.next_filter;
+        *self.next_filter += 1;
+        let postfix = matches!(operator, op::POSTFIX | op::NOT_POSTFIX);
+        self.postfix |= postfix;
+        let limit = if postfix { POSTFIX_LEN } else { MATCH_LEN };
+        for value in values {
+            if value.len() > limit {
+                return Err(format!(
+                    "{value:?} is {} bytes; at most {limit} are compared",
+                    value.len()
+                ));
+            }
+            let mut bytes = value.as_bytes().to_vec();
+            if postfix {
+                bytes.reverse();
+            }
+            self.strings.push(StringEntry {
+                postfix,
+                filter,
+                bytes,
+            });
+        }
+        Ok(filter)
+    }
+
+    fn namespace_filter(
+        &self,
+        kind: NamespaceKind,
+        operator: SetOperator,
+        values: &[String],
+    ) -> Result<NamespaceFilter, String> {
+        let slot = namespace_slot(kind);
+        if values.len() > MAX_VALUES {
+            return Err(format!("at most {MAX_VALUES}"));
+        }
+        let mut filter = NamespaceFilter {
+            op: set_op(operator),
+            slot: slot as u32,
+            count: values.len() as u32,
+            ..NamespaceFilter::default()
+        };
+        for (i, value) in values.iter().enumerate() {
+            filter.values[i] = if value == "host_ns" {
+                self.host_namespaces[slot]
+            } else {
+                value
+                    .parse()
+                    .map_err(|_| format!("{value:?} is neither an inode number nor host_ns"))?
+            };
+        }
+        Ok(filter)
+    }
+
+    fn action(&self, act: &super::model::ActionSelector) -> Result<ActionSpec, String> {
+        let position = |index: Option<u32>, field: &str| -> Result<u32, String> {
+            let index = index.ok_or_else(|| format!("{field}: required"))?;
+            self.position(index).map_err(|e| format!("{field}: {e}"))
+        };
+        let kind = match act.action {
+            ActionKind::Post => action::POST,
+            ActionKind::NoPost => action::NO_POST,
+            ActionKind::Sigkill => action::SIGKILL,
+            ActionKind::Signal => action::SIGNAL,
+            ActionKind::FollowFd => action::FOLLOW_FD,
+            ActionKind::UnfollowFd => action::UNFOLLOW_FD,
+            ActionKind::CopyFd => action::COPY_FD,
+            ActionKind::Override | ActionKind::NotifyEnforcer => {
+                return Err(format!(
+                    "action: {:?} needs BPF LSM, fmod_ret or bpf_override_return, and tetrascope cannot use any of them on this kernel",
+                    act.action
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "action: {other:?} is not supported by tetrascope yet"
+                ));
+            }
+        };
+        if act.rate_limit.is_some() {
+            return Err("rateLimit: not supported by tetrascope's probes yet".into());
+        }
+        let mut spec = ActionSpec {
+            kind,
+            ..ActionSpec::default()
+        };
+        match act.action {
+            ActionKind::Signal => {
+                spec.signal = act.arg_sig.ok_or("argSig: required for Signal")?;
+            }
+            ActionKind::FollowFd | ActionKind::CopyFd => {
+                spec.arg_fd = position(act.arg_fd, "argFd")?;
+                spec.arg_name = position(act.arg_name, "argName")?;
+            }
+            ActionKind::UnfollowFd => spec.arg_fd = position(act.arg_fd, "argFd")?,
+            _ => {}
+        }
+        Ok(spec)
+    }
+}
+
+fn set_op(operator: SetOperator) -> u32 {
+    match operator {
+        SetOperator::In => op::IN,
+        SetOperator::NotIn => op::NOT_IN,
+    }
+}
+
+/// The slot of `ExecRecord::ns` (and the probes' namespace reads) of a namespace kind.
+fn namespace_slot(kind: NamespaceKind) -> usize {
+    match kind {
+        NamespaceKind::Uts => 0,
+        NamespaceKind::Ipc => 1,
+        NamespaceKind::Mnt => 2,
+        NamespaceKind::PidForChildren => 3,
+        NamespaceKind::Net => 4,
+        NamespaceKind::Time => 5,
+        NamespaceKind::TimeForChildren => 6,
+        NamespaceKind::Cgroup => 7,
+        NamespaceKind::Pid => 8,
+        NamespaceKind::User => 9,
+    }
+}
+
+/// An integer comparison of the argument at `position`.
+fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, String> {
+    let operator = match filter.operator {
+        ArgOperator::Equal => op::EQUAL,
+        ArgOperator::NotEqual => op::NOT_EQUAL,
+        ArgOperator::GreaterThan => op::GREATER,
+        ArgOperator::LessThan => op::LESS,
+        ArgOperator::Mask => op::MASK,
+        ArgOperator::InRange => op::IN_RANGE,
+        ArgOperator::NotInRange => op::NOT_IN_RANGE,
+        other => {
+            return Err(format!(
+                "operator: {other:?} on an integer is not evaluated by tetrascope's probes yet"
+            ));
+        }
+    };
+    let mut values = Vec::new();
+    for value in &filter.values {
+        if matches!(operator, op::IN_RANGE | op::NOT_IN_RANGE) {
+            let (low, high) = value
+                .split_once(':')
+                .ok_or_else(|| format!("values: {value:?} is not a range low:high"))?;
+            values.push(parse_integer(low)?);
+            values.push(parse_integer(high)?);
+        } else {
+            values.push(parse_integer(value)?);
+        }
+    }
+    if values.len() > MAX_VALUES {
+        return Err(format!("values: at most {MAX_VALUES} numbers (2 ranges)"));
+    }
+    let mut spec = ArgFilter {
+        op: operator,
+        arg: position,
+        count: values.len() as u32,
+        strings: 0,
+        values: [0; MAX_VALUES],
+    };
+    spec.values[..values.len()].copy_from_slice(&values);
+    Ok(spec)
+}
+
+/// An integer value as Tetragon reads it; values up to `u64::MAX` keep their bits.
+fn parse_integer(text: &str) -> Result<i64, String> {
+    let value = names::parse_integer(text.trim())
+        .ok_or_else(|| format!("values: {text:?} is not an integer"))?;
+    if value < i128::from(i64::MIN) || value > i128::from(u64::MAX) {
+        return Err(format!("values: {text:?} does not fit in 64 bits"));
+    }
+    Ok(value as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_keep_their_64_bits() {
+        assert_eq!(parse_integer("-1"), Ok(-1));
+        assert_eq!(parse_integer("0xffffffffffffffff"), Ok(-1));
+        assert_eq!(parse_integer(" 0x10 "), Ok(16));
+        assert!(parse_integer("0x1ffffffffffffffff").is_err());
+        assert!(parse_integer("x").is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! A policy hit as a Tetragon `process_kprobe` event (Tetragon reports LSM hooks on kernels
+//! with BPF LSM as `process_lsm`; ours are served by kprobe-equivalent tracepoints).
+use serde_json::{Map, Value, json};
+use tetrascope_shared::policy::outcome;
+
+use super::{compile::HookMeta, model::ArgType};
+use crate::{
+    event::{EventBody, Process, ProcessKprobe},
+    sensor::PolicyHit,
+};
+
+/// Tags tetrascope adds to a hit's event, so that every reader (the UI, a replay, a SIEM) tells
+/// what enforcement did or would have done.
+pub const TAG_WOULD_KILL: &str = "tetrascope:would-kill";
+pub const TAG_WOULD_SIGNAL: &str = "tetrascope:would-signal";
+pub const TAG_SPARED: &str = "tetrascope:spared-protected-process";
+
+pub fn kprobe_body(
+    meta: &HookMeta,
+    hit: &PolicyHit,
+    process: Option<Process>,
+    parent: Option<Process>,
+) -> EventBody {
+    let args = meta
+        .args
+        .iter()
+        .zip(&hit.args)
+        .filter(|((ty, _), _)| *ty != ArgType::Nop)
+        .map(|((ty, label), (value, text))| argument(*ty, label.as_deref(), *value, text.as_ref()))
+        .collect();
+    let mut tags = meta.tags.clone();
+    let killing = hit.signal == libc::SIGKILL as u32;
+    if hit.outcome & outcome::WOULD_SIGNAL != 0 {
+        tags.push(
+            if killing {
+                TAG_WOULD_KILL
+            } else {
+                TAG_WOULD_SIGNAL
+            }
+            .to_owned(),
+        );
+    }
+    if hit.outcome & outcome::SPARED != 0 {
+        tags.push(TAG_SPARED.to_owned());
+    }
+    EventBody::ProcessKprobe(ProcessKprobe {
+        process,
+        parent,
+        function_name: meta.function_name.clone(),
+        args,
+        r#return: meta
+            .return_type
+            .map(|ty| argument(ty, None, hit.ret as u64, None)),
+        action: action_name(hit.outcome, killing).to_owned(),
+        policy_name: meta.policy_name.clone(),
+        message: meta.message.clone(),
+        tags,
+        ..ProcessKprobe::default()
+    })
+}
+
+/// Tetragon's `KprobeAction` for what the hit did.
+fn action_name(result: u32, killing: bool) -> &'static str {
+    if result & outcome::SIGNALED != 0 {
+        if killing {
+            "KPROBE_ACTION_SIGKILL"
+        } else {
+            "KPROBE_ACTION_SIGNAL"
+        }
+    } else if result & outcome::FOLLOWED != 0 {
+        "KPROBE_ACTION_FOLLOWFD"
+    } else if result & outcome::UNFOLLOWED != 0 {
+        "KPROBE_ACTION_UNFOLLOWFD"
+    } else {
+        "KPROBE_ACTION_POST"
+    }
+}
+
+/// One `KprobeArgument` in protojson form (64-bit integers as strings).
+fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String, u32)>) -> Value {
+    use ArgType::*;
+    let mut arg = Map::new();
+    let (member, content) = match ty {
+        Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 => {
+            ("int_arg", json!(value as i64 as i32))
+        }
+        Uint8 | Uint16 | Uint32 => ("uint_arg", json!(value as u32)),
+        Long | Sint64 | Int64 => ("long_arg", json!((value as i64).to_string())),
+        Ulong | Uint64 | SizeT => ("size_arg", json!(value.to_string())),
+        String | Filename | DataLoc => (
+            "string_arg",
+            json!(text.map(|(s, _)| s.as_str()).unwrap_or_default()),
+        ),
+        Fd | File | Path | Dentry | Kiocb => (
+            "file_arg",
+            json!({ "path": text.map(|(s, _)| s.as_str()).unwrap_or_default() }),
+        ),
+        // Buffers are not captured: the argument is there, without its bytes.
+        _ => ("bytes_arg", Value::Null),
+    };
+    if !content.is_null() {
+        arg.insert(member.to_owned(), content);
+    }
+    if let Some(label) = label {
+        arg.insert("label".to_owned(), json!(label));
+    }
+    Value::Object(arg)
+}

@@ -1,0 +1,18 @@
+//! Tetragon TracingPolicies: the model, parsing and validation, hook resolution and compilation
+//! into the maps the probes evaluate.
+pub mod compile;
+pub mod error;
+pub mod model;
+pub mod names;
+pub mod parse;
+pub mod resolve;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::PolicyError;
+pub use parse::{load_file, load_path, parse_str};
+pub use validate::validate;
+pub mod hit_event;
+pub mod store;

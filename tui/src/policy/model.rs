@@ -1,0 +1,471 @@
+//! A Tetragon `TracingPolicy` as tetrascope holds it after parsing and validation.
+//!
+//! Field names follow the CRD (`cilium.io/v1alpha1`, ../shared/tetragon.md §3); every element
+//! remembers where it was written so later stages (hook resolution, compilation) can point at it.
+use std::path::PathBuf;
+
+/// 1-based line and column in the policy file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyKind {
+    TracingPolicy,
+    TracingPolicyNamespaced,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Monitor,
+}
+
+/// One policy document.
+#[derive(Clone, Debug)]
+pub struct TracingPolicy {
+    pub kind: PolicyKind,
+    pub name: String,
+    /// `metadata.namespace`; only a `TracingPolicyNamespaced` has one.
+    pub namespace: Option<String>,
+    /// The file it came from (None for policies received over gRPC or from the cluster).
+    pub file: Option<PathBuf>,
+    /// The document's own YAML text, as written.
+    pub yaml: String,
+    /// Where the document starts in its file.
+    pub at: Location,
+    pub spec: Spec,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Spec {
+    pub kprobes: Vec<KprobeSpec>,
+    pub tracepoints: Vec<TracepointSpec>,
+    pub uprobes: Vec<UprobeSpec>,
+    pub lsmhooks: Vec<LsmHookSpec>,
+    pub usdts: Vec<UsdtSpec>,
+    /// `fentries:` use the kprobe spec shape.
+    pub fentries: Vec<KprobeSpec>,
+    pub lists: Vec<ListSpec>,
+    pub enforcers: Vec<EnforcerSpec>,
+    pub options: Vec<PolicyOption>,
+    /// From the `policy-mode` option; None when the option is absent.
+    pub mode: Option<Mode>,
+    pub loader: bool,
+    pub pod_selector: Option<LabelSelector>,
+    pub container_selector: Option<LabelSelector>,
+    pub host_selector: Option<LabelSelector>,
+    pub node_selector: Option<LabelSelector>,
+    /// `selectorsMacros`: name → selector, referenced from selectors' `macros`.
+    pub selectors_macros: Vec<(String, Selector)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct PolicyOption {
+    pub name: String,
+    pub value: String,
+    pub at: Location,
+}
+
+/// A Kubernetes label selector (`matchLabels` and `matchExpressions`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSelector {
+    pub match_labels: Vec<(String, String)>,
+    pub match_expressions: Vec<LabelExpression>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelExpression {
+    pub key: String,
+    /// `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct KprobeSpec {
+    pub call: String,
+    /// CRD default: true.
+    pub syscall: bool,
+    pub is_return: bool,
+    pub message: Option<String>,
+    pub args: Vec<Arg>,
+    pub data: Vec<Arg>,
+    pub return_arg: Option<Arg>,
+    pub return_arg_action: Option<String>,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub ignore_call_not_found: bool,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TracepointSpec {
+    pub subsystem: String,
+    pub event: String,
+    pub raw: bool,
+    pub message: Option<String>,
+    pub args: Vec<Arg>,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UprobeSpec {
+    pub path: String,
+    pub btf_path: Option<String>,
+    pub symbols: Vec<String>,
+    pub offsets: Vec<u64>,
+    pub addrs: Vec<u64>,
+    pub ref_ctr_offsets: Vec<u64>,
+    pub is_return: bool,
+    pub message: Option<String>,
+    pub args: Vec<Arg>,
+    pub data: Vec<Arg>,
+    pub return_arg: Option<Arg>,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct LsmHookSpec {
+    /// Without the `bpf_lsm_` prefix, e.g. `file_open`.
+    pub hook: String,
+    pub message: Option<String>,
+    pub args: Vec<Arg>,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UsdtSpec {
+    pub path: String,
+    pub provider: String,
+    pub name: String,
+    pub message: Option<String>,
+    pub args: Vec<Arg>,
+    pub selectors: Vec<Selector>,
+    pub tags: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListSpec {
+    pub name: String,
+    pub values: Vec<String>,
+    /// `syscalls`, `generated_syscalls`, `generated_ftrace` (empty: plain list).
+    pub list_type: String,
+    pub pattern: Option<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct EnforcerSpec {
+    pub calls: Vec<String>,
+    pub at: Location,
+}
+
+/// Every argument type of the CRD enum (tetragon.md §3.4).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ArgType {
+    #[default]
+    Auto,
+    Int,
+    Sint8,
+    Int8,
+    Uint8,
+    Sint16,
+    Int16,
+    Uint16,
+    Uint32,
+    Sint32,
+    Int32,
+    Ulong,
+    Uint64,
+    SizeT,
+    Long,
+    Sint64,
+    Int64,
+    CharBuf,
+    CharIovec,
+    Skb,
+    Sock,
+    Sockaddr,
+    Socket,
+    SockaddrUn,
+    String,
+    Fd,
+    File,
+    Filename,
+    Path,
+    Nop,
+    BpfAttr,
+    PerfEvent,
+    BpfMap,
+    UserNamespace,
+    Capability,
+    Kiocb,
+    IovIter,
+    Cred,
+    ConstBuf,
+    LoadInfo,
+    Module,
+    Syscall64,
+    KernelCapT,
+    CapInheritable,
+    CapPermitted,
+    CapEffective,
+    LinuxBinprm,
+    DataLoc,
+    NetDevice,
+    BpfCmd,
+    Dentry,
+    BpfProg,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Arg {
+    pub index: u32,
+    pub ty: ArgType,
+    pub resolve: Option<String>,
+    /// 1-based, as in the CRD.
+    pub size_arg_index: Option<u32>,
+    pub return_copy: bool,
+    pub max_data: bool,
+    pub label: Option<String>,
+    /// `current_task` / `pt_regs` (for `data:` entries).
+    pub source: Option<String>,
+    pub btf_type: Option<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Selector {
+    pub match_pids: Vec<PidSelector>,
+    pub match_args: Vec<ArgSelector>,
+    pub match_data: Vec<ArgSelector>,
+    pub match_return_args: Vec<ArgSelector>,
+    pub match_binaries: Vec<BinarySelector>,
+    pub match_parent_binaries: Vec<BinarySelector>,
+    pub match_namespaces: Vec<NamespaceSelector>,
+    pub match_namespace_changes: Vec<NamespaceChangesSelector>,
+    pub match_capabilities: Vec<CapabilitiesSelector>,
+    pub match_capability_changes: Vec<CapabilitiesSelector>,
+    pub match_actions: Vec<ActionSelector>,
+    pub match_return_actions: Vec<ActionSelector>,
+    pub macros: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArgOperator {
+    Equal,
+    NotEqual,
+    Prefix,
+    NotPrefix,
+    Postfix,
+    NotPostfix,
+    GreaterThan,
+    LessThan,
+    Mask,
+    SPort,
+    NotSPort,
+    SPortPriv,
+    NotSPortPriv,
+    DPort,
+    NotDPort,
+    DPortPriv,
+    NotDPortPriv,
+    SAddr,
+    NotSAddr,
+    DAddr,
+    NotDAddr,
+    Protocol,
+    Family,
+    State,
+    InMap,
+    NotInMap,
+    CapabilitiesGained,
+    InRange,
+    NotInRange,
+    SubString,
+    SubStringIgnCase,
+    CelExpr,
+    FileType,
+    NotFileType,
+}
+
+#[derive(Clone, Debug)]
+pub struct ArgSelector {
+    pub index: u32,
+    /// Positions in the hook's `args` list; takes precedence over `index` when non-empty.
+    pub args: Vec<u32>,
+    pub operator: ArgOperator,
+    pub values: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SetOperator {
+    In,
+    NotIn,
+}
+
+#[derive(Clone, Debug)]
+pub struct PidSelector {
+    pub operator: SetOperator,
+    pub values: Vec<u32>,
+    pub is_namespace_pid: bool,
+    pub follow_forks: bool,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinaryOperator {
+    In,
+    NotIn,
+    Prefix,
+    NotPrefix,
+    Postfix,
+    NotPostfix,
+}
+
+#[derive(Clone, Debug)]
+pub struct BinarySelector {
+    pub operator: BinaryOperator,
+    pub values: Vec<String>,
+    pub follow_children: bool,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NamespaceKind {
+    Uts,
+    Ipc,
+    Mnt,
+    Pid,
+    PidForChildren,
+    Net,
+    Time,
+    TimeForChildren,
+    Cgroup,
+    User,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceSelector {
+    pub namespace: NamespaceKind,
+    pub operator: SetOperator,
+    /// Inode numbers, or `host_ns`.
+    pub values: Vec<String>,
+    pub at: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct NamespaceChangesSelector {
+    pub operator: SetOperator,
+    pub values: Vec<NamespaceKind>,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CapabilitySet {
+    #[default]
+    Effective,
+    Inheritable,
+    Permitted,
+}
+
+#[derive(Clone, Debug)]
+pub struct CapabilitiesSelector {
+    pub set: CapabilitySet,
+    pub operator: SetOperator,
+    pub is_namespace_capability: bool,
+    /// Capability numbers (CAP_CHOWN = 0 …), parsed from the `CAP_*` names.
+    pub values: Vec<u8>,
+    pub at: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActionKind {
+    Post,
+    NoPost,
+    Sigkill,
+    Signal,
+    Override,
+    FollowFd,
+    UnfollowFd,
+    CopyFd,
+    GetUrl,
+    DnsLookup,
+    TrackSock,
+    UntrackSock,
+    NotifyEnforcer,
+    CleanupEnforcerNotification,
+    Set,
+}
+
+impl ActionKind {
+    /// Actions that change what a process can do; monitor mode elides them (tetragon.md §3.6).
+    pub fn is_enforcement(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Sigkill
+                | ActionKind::Signal
+                | ActionKind::Override
+                | ActionKind::NotifyEnforcer
+                | ActionKind::Set
+        )
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ActionSelector {
+    pub action: ActionKind,
+    pub arg_error: Option<i32>,
+    pub arg_sig: Option<u32>,
+    pub arg_fd: Option<u32>,
+    pub arg_name: Option<u32>,
+    pub arg_sock: Option<u32>,
+    pub arg_url: Option<String>,
+    pub arg_fqdn: Option<String>,
+    pub arg_index: Option<u32>,
+    pub arg_value: Option<u32>,
+    pub arg_regs: Vec<String>,
+    pub rate_limit: Option<String>,
+    pub rate_limit_scope: Option<String>,
+    pub kernel_stack_trace: bool,
+    pub user_stack_trace: bool,
+    pub ima_hash: bool,
+    pub at: Location,
+}
+
+impl ActionSelector {
+    pub fn new(action: ActionKind, at: Location) -> Self {
+        ActionSelector {
+            action,
+            arg_error: None,
+            arg_sig: None,
+            arg_fd: None,
+            arg_name: None,
+            arg_sock: None,
+            arg_url: None,
+            arg_fqdn: None,
+            arg_index: None,
+            arg_value: None,
+            arg_regs: Vec::new(),
+            rate_limit: None,
+            rate_limit_scope: None,
+            kernel_stack_trace: false,
+            user_stack_trace: false,
+            ima_hash: false,
+            at,
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! Hook resolution: which mechanism of the running kernel serves each hook of a policy.
+//!
+//! Our probes are tracepoint programs, which every kernel we know of can load. A kprobe on a
+//! syscall (`sys_read`, `__x64_sys_read`, `ksys_read`) becomes that syscall's entry or exit
+//! tracepoint; `fd_install`, `security_file_open` and the LSM hook `file_open` become the exit of
+//! the open family with the new fd resolved to its path. Anything else is reported as
+//! unsupported, with the reason.
+use std::{collections::BTreeSet, fmt, fs, path::Path};
+
+use tetrascope_shared::policy::{site, site_key};
+
+use super::model::{Location, TracingPolicy};
+use crate::event::syscalls::{native_abi, syscall_number};
+
+/// What the running kernel offers, probed once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct KernelFeatures {
+    pub kprobes: bool,
+    pub bpf_lsm: bool,
+    /// Syscalls with entry/exit tracepoints; None when tracefs could not be read (the syscall
+    /// table is trusted then).
+    pub syscall_events: Option<BTreeSet<String>>,
+}
+
+impl KernelFeatures {
+    pub fn probe(tracefs: &Path) -> Self {
+        let syscall_events = fs::read_dir(tracefs.join("events/syscalls"))
+            .ok()
+            .map(|dir| {
+                dir.filter_map(|entry| {
+                    let name = entry.ok()?.file_name().into_string().ok()?;
+                    name.strip_prefix("sys_enter_").map(str::to_owned)
+                })
+                .collect()
+            });
+        let lsm = fs::read_to_string("/sys/kernel/security/lsm").unwrap_or_default();
+        KernelFeatures {
+            kprobes: tracefs.join("kprobe_events").exists(),
+            bpf_lsm: lsm.split(',').any(|name| name.trim() == "bpf"),
+            syscall_events,
+        }
+    }
+
+    fn has_syscall_events(&self, name: &str) -> bool {
+        self.syscall_events
+            .as_ref()
+            .is_none_or(|events| events.contains(name))
+    }
+}
+
+/// The spec list a hook comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookKind {
+    Kprobe,
+    Tracepoint,
+    Uprobe,
+    LsmHook,
+    Usdt,
+    Fentry,
+}
+
+impl HookKind {
+    pub fn spec_field(self) -> &'static str {
+        match self {
+            HookKind::Kprobe => "kprobes",
+            HookKind::Tracepoint => "tracepoints",
+            HookKind::Uprobe => "uprobes",
+            HookKind::LsmHook => "lsmhooks",
+            HookKind::Usdt => "usdts",
+            HookKind::Fentry => "fentries",
+        }
+    }
+}
+
+/// A place a hook's program runs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    SyscallEnter {
+        syscall: String,
+        number: u32,
+    },
+    SyscallExit {
+        syscall: String,
+        number: u32,
+    },
+    /// The exit of open, openat, openat2 and creat, the new fd resolved to its path.
+    OpenExit,
+}
+
+impl Mechanism {
+    /// The probes' `SITES` key of this mechanism.
+    pub fn site_key(&self) -> u64 {
+        match self {
+            Mechanism::SyscallEnter { number, .. } => site_key(site::SYSCALL_ENTER, *number),
+            Mechanism::SyscallExit { number, .. } => site_key(site::SYSCALL_EXIT, *number),
+            Mechanism::OpenExit => site_key(site::FD_INSTALL, 0),
+        }
+    }
+
+    /// The tracepoints (`syscalls` events) and the programs attached to them.
+    pub fn attachments(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Mechanism::SyscallEnter { syscall, .. } => {
+                vec![("policy_sys_enter", format!("sys_enter_{syscall}"))]
+            }
+            // The entry saves the arguments for the exit.
+            Mechanism::SyscallExit { syscall, .. } => vec![
+                ("policy_sys_enter", format!("sys_enter_{syscall}")),
+                ("policy_sys_exit", format!("sys_exit_{syscall}")),
+            ],
+            Mechanism::OpenExit => OPEN_FAMILY
+                .iter()
+                .map(|name| ("policy_open_exit", format!("sys_exit_{name}")))
+                .collect(),
+        }
+    }
+}
+
+/// The programs that carry followed fds over to their duplicates, and their tracepoints.
+pub const DUPLICATE_TRACKING: [(&str, &str); 8] = [
+    ("policy_dup_enter", "sys_enter_dup"),
+    ("policy_dup_enter", "sys_enter_dup2"),
+    ("policy_dup_enter", "sys_enter_dup3"),
+    ("policy_fcntl_enter", "sys_enter_fcntl"),
+    ("policy_dup_exit", "sys_exit_dup"),
+    ("policy_dup_exit", "sys_exit_dup2"),
+    ("policy_dup_exit", "sys_exit_dup3"),
+    ("policy_dup_exit", "sys_exit_fcntl"),
+];
+
+/// The syscalls whose exit stands in for `fd_install`.
+pub const OPEN_FAMILY: [&str; 4] = ["open", "openat", "openat2", "creat"];
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mechanism::SyscallEnter { syscall, .. } => {
+                write!(f, "tracepoint syscalls:sys_enter_{syscall}")
+            }
+            Mechanism::SyscallExit { syscall, .. } => {
+                write!(f, "tracepoint syscalls:sys_exit_{syscall}")
+            }
+            Mechanism::OpenExit => write!(
+                f,
+                "tracepoints syscalls:sys_exit_{{{}}} (new fd resolved to its path)",
+                OPEN_FAMILY.join(",")
+            ),
+        }
+    }
+}
+
+/// One hook of a policy and how it is served here.
+#[derive(Clone, Debug)]
+pub struct ResolvedHook {
+    pub kind: HookKind,
+    /// Position in its spec list.
+    pub index: usize,
+    /// As the policy names it: the call, `subsystem/event`, the LSM hook, the uprobe target.
+    pub name: String,
+    /// The `function_name` its events carry (Tetragon reports syscalls with the arch prefix).
+    pub function_name: String,
+    pub at: Location,
+    pub mechanisms: Result<Vec<Mechanism>, String>,
+}
+
+impl ResolvedHook {
+    /// `spec.kprobes[2]`
+    pub fn field(&self) -> String {
+        format!("spec.{}[{}]", self.kind.spec_field(), self.index)
+    }
+}
+
+/// Resolves every hook of `policy`.
+pub fn resolve(policy: &TracingPolicy, kernel: &KernelFeatures) -> Vec<ResolvedHook> {
+    let spec = &policy.spec;
+    let mut hooks = Vec::new();
+    for (index, kprobe) in spec.kprobes.iter().enumerate() {
+        let calls = expand_list(policy, &kprobe.call);
+        let mut mechanisms = Vec::new();
+        let mut function_name = kprobe.call.clone();
+        let mut failure = None;
+        for call in &calls {
+            match kprobe_mechanism(call, kprobe.is_return, kernel) {
+                Ok((mechanism, name)) => {
+                    mechanisms.push(mechanism);
+                    function_name = name;
+                }
+                Err(reason) => failure = Some(reason),
+            }
+        }
+        hooks.push(ResolvedHook {
+            kind: HookKind::Kprobe,
+            index,
+            name: kprobe.call.clone(),
+            function_name,
+            at: kprobe.at,
+            mechanisms: match failure {
+                Some(reason) if !kprobe.ignore_call_not_found || mechanisms.is_empty() => {
+                    Err(reason)
+                }
+                _ => Ok(mechanisms),
+            },
+        });
+    }
+    for (index, lsm) in spec.lsmhooks.iter().enumerate() {
+        let mechanisms = match lsm.hook.as_str() {
+            "file_open" => Ok(vec![Mechanism::OpenExit]),
+            other => Err(lsm_unsupported(other, kernel)),
+        };
+        hooks.push(ResolvedHook {
+            kind: HookKind::LsmHook,
+            index,
+            name: lsm.hook.clone(),
+            function_name: lsm.hook.clone(),
+            at: lsm.at,
+            mechanisms,
+        });
+    }
+    for (index, tracepoint) in spec.tracepoints.iter().enumerate() {
+        let name = format!("{}/{}", tracepoint.subsystem, tracepoint.event);
+        hooks.push(ResolvedHook {
+            kind: HookKind::Tracepoint,
+            index,
+            function_name: name.clone(),
+            name,
+            at: tracepoint.at,
+            mechanisms: Err(
+                "tracepoint hooks with selectors are not implemented in tetrascope yet".into(),
+            ),
+        });
+    }
+    for (index, uprobe) in spec.uprobes.iter().enumerate() {
+        hooks.push(ResolvedHook {
+            kind: HookKind::Uprobe,
+            index,
+            name: uprobe.path.clone(),
+            function_name: uprobe.symbols.first().cloned().unwrap_or_default(),
+            at: uprobe.at,
+            mechanisms: Err(
+                "uprobe hooks are not implemented in tetrascope yet (the kernel supports them)"
+                    .into(),
+            ),
+        });
+    }
+    for (index, usdt) in spec.usdts.iter().enumerate() {
+        hooks.push(ResolvedHook {
+            kind: HookKind::Usdt,
+            index,
+            name: format!("{}:{}", usdt.provider, usdt.name),
+            function_name: usdt.name.clone(),
+            at: usdt.at,
+            mechanisms: Err("USDT hooks are not implemented in tetrascope yet".into()),
+        });
+    }
+    for (index, fentry) in spec.fentries.iter().enumerate() {
+        hooks.push(ResolvedHook {
+            kind: HookKind::Fentry,
+            index,
+            name: fentry.call.clone(),
+            function_name: fentry.call.clone(),
+            at: fentry.at,
+            mechanisms: Err(
+                "fentry programs do not load on this kernel (BPF trampolines are not permitted)"
+                    .into(),
+            ),
+        });
+    }
+    hooks
+}
+
+/// `list:NAME` → the list's values; anything else → itself.
+fn expand_list(policy: &TracingPolicy, call: &str) -> Vec<String> {
+    let Some(name) = call.strip_prefix("list:") else {
+        return vec![call.to_owned()];
+    };
+    policy
+        .spec
+        .lists
+        .iter()
+        .find(|list| list.name == name)
+        .map(|list| list.values.clone())
+        .unwrap_or_default()
+}
+
+/// The mechanism for a kprobe `call`, and the function name its events carry.
+fn kprobe_mechanism(
+    call: &str,
+    is_return: bool,
+    kernel: &KernelFeatures,
+) -> Result<(Mechanism, String), String> {
+    match call {
+        "fd_install" | "security_file_open" if !is_return => {
+            return Ok((Mechanism::OpenExit, call.to_owned()));
+        }
+        _ => {}
+    }
+    let Some(syscall) = syscall_of(call)? else {
+        return Err(not_a_syscall(call, kernel));
+    };
+    let abi = native_abi();
+    let number = syscall_number(abi, &syscall)
+        .ok_or_else(|| format!("{call}: no syscall named {syscall:?} on {abi}"))?;
+    if !kernel.has_syscall_events(&syscall) {
+        return Err(format!(
+            "{call}: this kernel has no syscalls:sys_enter_{syscall} tracepoint"
+        ));
+    }
+    let function_name = format!("{}sys_{syscall}", arch_prefix());
+    let mechanism = if is_return {
+        Mechanism::SyscallExit { syscall, number }
+    } else {
+        Mechanism::SyscallEnter { syscall, number }
+    };
+    Ok((mechanism, function_name))
+}
+
+fn arch_prefix() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "__arm64_"
+    } else {
+        "__x64_"
+    }
+}
+
+/// The syscall a kernel function name stands for: `sys_read`, `__x64_sys_read`, `__se_sys_read`,
+/// `__do_sys_read` and `ksys_read` are all `read`. A foreign arch prefix is an error, as in
+/// Tetragon.
+fn syscall_of(call: &str) -> Result<Option<String>, String> {
+    const FOREIGN: [&str; 3] = ["__x64_", "__arm64_", "__ia32_"];
+    let mut name = call;
+    if let Some(rest) = name.strip_prefix(arch_prefix()) {
+        name = rest;
+    } else if let Some(prefix) = FOREIGN.iter().find(|p| call.starts_with(**p)) {
+        return Err(format!(
+            "{call}: expecting {} and got {prefix} (write sys_NAME to stay portable)",
+            arch_prefix()
+        ));
+    }
+    for prefix in ["__se_", "__do_"] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            name = rest;
+        }
+    }
+    Ok(name
+        .strip_prefix("sys_")
+        .or_else(|| name.strip_prefix("ksys_"))
+        .map(str::to_owned))
+}
+
+fn not_a_syscall(call: &str, kernel: &KernelFeatures) -> String {
+    if kernel.kprobes {
+        format!(
+            "{call}: a kernel function with no tracepoint equivalent; tetrascope has no kprobe programs yet"
+        )
+    } else {
+        format!(
+            "{call}: a kernel function with no tracepoint equivalent, and this kernel has no kprobes (CONFIG_KPROBES off)"
+        )
+    }
+}
+
+fn lsm_unsupported(hook: &str, kernel: &KernelFeatures) -> String {
+    if kernel.bpf_lsm {
+        format!("LSM hook {hook}: no tracepoint equivalent; tetrascope has no BPF LSM programs yet")
+    } else {
+        format!(
+            "LSM hook {hook}: this kernel does not load BPF LSM programs and no tracepoint is equivalent"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_spelling_of_a_syscall_names_it() {
+        for call in [
+            "sys_read",
+            "__x64_sys_read",
+            "ksys_read",
+            "__se_sys_read",
+            "__do_sys_read",
+        ] {
+            assert_eq!(syscall_of(call).unwrap().as_deref(), Some("read"), "{call}");
+        }
+        assert_eq!(syscall_of("fd_install").unwrap(), None);
+        assert!(
+            syscall_of("__arm64_sys_read")
+                .unwrap_err()
+                .contains("expecting __x64_")
+        );
+    }
+
+    #[test]
+    fn syscalls_become_their_tracepoints_and_fd_install_the_open_exits() {
+        let kernel = KernelFeatures::default();
+        let (mechanism, name) = kprobe_mechanism("sys_read", false, &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "tracepoint syscalls:sys_enter_read");
+        assert_eq!(name, "__x64_sys_read");
+        let (mechanism, _) = kprobe_mechanism("__x64_sys_openat", true, &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "tracepoint syscalls:sys_exit_openat");
+        let (mechanism, name) = kprobe_mechanism("fd_install", false, &kernel).unwrap();
+        assert_eq!(mechanism, Mechanism::OpenExit);
+        assert_eq!(name, "fd_install");
+        let reason = kprobe_mechanism("commit_creds", false, &kernel).unwrap_err();
+        assert!(reason.contains("no kprobes"), "{reason}");
+    }
+}

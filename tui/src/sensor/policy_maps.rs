@@ -1,0 +1,316 @@
+//! The probes' policy maps and the on-demand attachment of the policy programs: what loading,
+//! switching and unloading a compiled policy does in the kernel.
+use std::collections::{BTreeMap, HashMap as StdHashMap};
+
+use anyhow::{Context, Result, anyhow, bail};
+use aya::{
+    Ebpf,
+    maps::{Array, HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, lpm_trie::Key},
+    programs::{TracePoint, trace_point::TracePointLinkId},
+};
+use tetrascope_shared::policy::{
+    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, PolicyState,
+    ProcessInfo, StringMatch, counter, mode, site,
+};
+
+use super::tracefs;
+use crate::policy::{
+    compile::{CompiledPolicy, StringEntry},
+    model::Mode,
+    resolve::{DUPLICATE_TRACKING, Mechanism},
+};
+
+/// `bpf_map_update_elem` flag: only add, never replace.
+const BPF_NOEXIST: u64 = 1;
+
+/// What a loaded policy holds in the kernel, to undo it.
+#[derive(Clone, Debug, Default)]
+pub struct LoadedPolicy {
+    pub slot: u32,
+    pub hook_ids: Vec<u32>,
+    strings: Vec<StringEntry>,
+    attachments: Vec<(&'static str, String)>,
+    sites: Vec<u64>,
+}
+
+pub(super) struct PolicyMaps {
+    hooks: Array<MapData, HookSpec>,
+    enter_hooks: Array<MapData, HookList>,
+    exit_hooks: Array<MapData, HookList>,
+    open_hooks: Array<MapData, HookList>,
+    strings: LpmTrie<MapData, StringMatch, u32>,
+    postfixes: LpmTrie<MapData, StringMatch, u32>,
+    state: Array<MapData, PolicyState>,
+    counters: PerCpuArray<MapData, [u64; counter::COUNT]>,
+    protected: HashMap<MapData, u32, u32>,
+    procs: HashMap<MapData, u32, ProcessInfo>,
+    /// Hook ids listed under each site, mirrored from `SITES`.
+    site_hooks: BTreeMap<u64, Vec<u32>>,
+    /// Attached (program, tracepoint) pairs and how many hooks use each.
+    links: StdHashMap<(&'static str, String), (TracePointLinkId, usize)>,
+    free_hooks: Vec<u32>,
+    free_slots: Vec<u32>,
+}
+
+impl PolicyMaps {
+    pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self> {
+        let mut map = |name: &str| {
+            ebpf.take_map(name)
+                .ok_or_else(|| anyhow!("map {name} missing from the probes object"))
+        };
+        Ok(PolicyMaps {
+            hooks: Array::try_from(map("HOOKS")?)?,
+            enter_hooks: Array::try_from(map("ENTER_HOOKS")?)?,
+            exit_hooks: Array::try_from(map("EXIT_HOOKS")?)?,
+            open_hooks: Array::try_from(map("OPEN_HOOKS")?)?,
+            strings: LpmTrie::try_from(map("STRINGS")?)?,
+            postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
+            state: Array::try_from(map("POLICY_STATE")?)?,
+            counters: PerCpuArray::try_from(map("POLICY_COUNTERS")?)?,
+            protected: HashMap::try_from(map("PROTECTED")?)?,
+            procs: HashMap::try_from(map("PROCS")?)?,
+            site_hooks: BTreeMap::new(),
+            links: StdHashMap::new(),
+            free_hooks: (0..MAX_HOOKS).rev().collect(),
+            free_slots: (0..MAX_POLICIES).rev().collect(),
+        })
+    }
+
+    /// Never signalled by any policy.
+    pub(super) fn protect(&mut self, tgid: u32) -> Result<()> {
+        self.protected.insert(tgid, 1, 0)?;
+        Ok(())
+    }
+
+    /// Seeds the binary of a process that exec'd before the probes were attached.
+    pub(super) fn seed_process(&mut self, tgid: u32, ns_pid: u32, binary: &str) {
+        let mut info = ProcessInfo {
+            exec_pid: tgid,
+            exec_ns_pid: ns_pid,
+            binary_len: binary.len() as u32,
+            _pad: 0,
+            binary: [0; MATCH_LEN],
+            binary_tail: [0; tetrascope_shared::policy::POSTFIX_LEN],
+        };
+        let bytes = binary.as_bytes();
+        let head = bytes.len().min(MATCH_LEN);
+        info.binary[..head].copy_from_slice(&bytes[..head]);
+        for (slot, byte) in info.binary_tail.iter_mut().zip(bytes.iter().rev()) {
+            *slot = *byte;
+        }
+        // Best effort: a process that exec'd meanwhile has a fresher entry from the probes.
+        let _ = self.procs.insert(tgid, info, BPF_NOEXIST);
+    }
+
+    pub(super) fn load(
+        &mut self,
+        ebpf: &mut Ebpf,
+        compiled: &CompiledPolicy,
+        enabled: bool,
+        policy_mode: Mode,
+    ) -> Result<LoadedPolicy> {
+        let slot = self
+            .free_slots
+            .pop()
+            .ok_or_else(|| anyhow!("{MAX_POLICIES} policies are loaded already"))?;
+        let mut loaded = LoadedPolicy {
+            slot,
+            ..LoadedPolicy::default()
+        };
+        match self.fill(ebpf, compiled, enabled, policy_mode, &mut loaded) {
+            Ok(()) => Ok(loaded),
+            Err(error) => {
+                self.unload(ebpf, loaded);
+                Err(error)
+            }
+        }
+    }
+
+    fn fill(
+        &mut self,
+        ebpf: &mut Ebpf,
+        compiled: &CompiledPolicy,
+        enabled: bool,
+        policy_mode: Mode,
+        loaded: &mut LoadedPolicy,
+    ) -> Result<()> {
+        self.set_state(loaded.slot, enabled, policy_mode)?;
+        let cpus = aya::util::nr_cpus().map_err(|(_, error)| error)?;
+        let zeroes = PerCpuValues::try_from(vec![[0u64; counter::COUNT]; cpus])?;
+        self.counters.set(loaded.slot, zeroes, 0)?;
+        for entry in &compiled.strings {
+            let trie = if entry.postfix {
+                &mut self.postfixes
+            } else {
+                &mut self.strings
+            };
+            trie.insert(&string_key(entry), entry.bytes.len() as u32, 0)
+                .context("adding a selector string")?;
+            loaded.strings.push(entry.clone());
+        }
+        if compiled.follows_fds {
+            for (program, tracepoint) in DUPLICATE_TRACKING {
+                if tracefs::syscall_event_exists(tracepoint) {
+                    self.attach(ebpf, program, tracepoint)?;
+                    loaded.attachments.push((program, tracepoint.to_owned()));
+                }
+            }
+        }
+        for hook in &compiled.hooks {
+            let id = self
+                .free_hooks
+                .pop()
+                .ok_or_else(|| anyhow!("{MAX_HOOKS} hooks are loaded already"))?;
+            loaded.hook_ids.push(id);
+            let mut spec = hook.spec;
+            spec.policy = loaded.slot;
+            self.hooks.set(id, spec, 0)?;
+            for mechanism in &hook.mechanisms {
+                let key = mechanism.site_key();
+                let listed = self.site_hooks.entry(key).or_default();
+                if listed.len() >= HOOKS_PER_SITE {
+                    bail!("{mechanism}: {HOOKS_PER_SITE} hooks are there already");
+                }
+                listed.push(id);
+                loaded.sites.push(key);
+                self.write_site(key)?;
+                for (program, tracepoint) in attachments(mechanism) {
+                    self.attach(ebpf, program, &tracepoint)?;
+                    loaded.attachments.push((program, tracepoint));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes whatever `load` did, in reverse.
+    pub(super) fn unload(&mut self, ebpf: &mut Ebpf, loaded: LoadedPolicy) {
+        for (program, tracepoint) in loaded.attachments.iter().rev() {
+            self.detach(ebpf, program, tracepoint);
+        }
+        for key in &loaded.sites {
+            if let Some(listed) = self.site_hooks.get_mut(key) {
+                listed.retain(|id| !loaded.hook_ids.contains(id));
+            }
+            let _ = self.write_site(*key);
+        }
+        for id in &loaded.hook_ids {
+            let _ = self.hooks.set(*id, HookSpec::default(), 0);
+            self.free_hooks.push(*id);
+        }
+        for entry in &loaded.strings {
+            let trie = if entry.postfix {
+                &mut self.postfixes
+            } else {
+                &mut self.strings
+            };
+            let _ = trie.remove(&string_key(entry));
+        }
+        let _ = self.state.set(loaded.slot, PolicyState::default(), 0);
+        self.free_slots.push(loaded.slot);
+    }
+
+    pub(super) fn set_state(&mut self, slot: u32, enabled: bool, policy_mode: Mode) -> Result<()> {
+        let state = PolicyState {
+            enabled: enabled as u32,
+            mode: match policy_mode {
+                Mode::Enforce => mode::ENFORCE,
+                Mode::Monitor => mode::MONITOR,
+            },
+        };
+        self.state.set(slot, state, 0)?;
+        Ok(())
+    }
+
+    /// The slot's counters summed over CPUs.
+    pub(super) fn counters(&self, slot: u32) -> [u64; counter::COUNT] {
+        let mut sum = [0; counter::COUNT];
+        if let Ok(per_cpu) = self.counters.get(&slot, 0) {
+            for values in per_cpu.iter() {
+                for (total, value) in sum.iter_mut().zip(values) {
+                    *total += value;
+                }
+            }
+        }
+        sum
+    }
+
+    /// Writes the hooks listed under `key` (see `site_key`) to the probes' site arrays.
+    fn write_site(&mut self, key: u64) -> Result<()> {
+        let listed = self.site_hooks.get(&key).cloned().unwrap_or_default();
+        if listed.is_empty() {
+            self.site_hooks.remove(&key);
+        }
+        let mut list = HookList {
+            count: listed.len() as u32,
+            ..HookList::default()
+        };
+        list.ids[..listed.len()].copy_from_slice(&listed);
+        let (kind, syscall) = ((key >> 32) as u32, key as u32);
+        let sites = match kind {
+            site::SYSCALL_ENTER => &mut self.enter_hooks,
+            site::SYSCALL_EXIT => &mut self.exit_hooks,
+            _ => &mut self.open_hooks,
+        };
+        sites
+            .set(syscall, list, 0)
+            .with_context(|| format!("listing hooks of syscall {syscall}"))?;
+        Ok(())
+    }
+
+    fn attach(&mut self, ebpf: &mut Ebpf, program: &'static str, tracepoint: &str) -> Result<()> {
+        let key = (program, tracepoint.to_owned());
+        if let Some((_, users)) = self.links.get_mut(&key) {
+            *users += 1;
+            return Ok(());
+        }
+        tracefs::check_syscall_layout(tracepoint)?;
+        let prog: &mut TracePoint = ebpf
+            .program_mut(program)
+            .ok_or_else(|| anyhow!("program {program} missing from the probes object"))?
+            .try_into()?;
+        let link = prog
+            .attach("syscalls", tracepoint)
+            .with_context(|| format!("attaching {program} to syscalls:{tracepoint}"))?;
+        self.links.insert(key, (link, 1));
+        Ok(())
+    }
+
+    fn detach(&mut self, ebpf: &mut Ebpf, program: &'static str, tracepoint: &str) {
+        let key = (program, tracepoint.to_owned());
+        let Some((_, users)) = self.links.get_mut(&key) else {
+            return;
+        };
+        *users -= 1;
+        if *users > 0 {
+            return;
+        }
+        let (link, _) = self.links.remove(&key).expect("present");
+        if let Some(prog) = ebpf.program_mut(program)
+            && let Ok(prog) = <&mut TracePoint>::try_from(prog)
+        {
+            let _ = prog.detach(link);
+        }
+    }
+}
+
+/// The tracepoints of a mechanism that exist on this kernel (the open family lacks `open` and
+/// `creat` on arm64).
+fn attachments(mechanism: &Mechanism) -> Vec<(&'static str, String)> {
+    let all = mechanism.attachments();
+    if *mechanism != Mechanism::OpenExit {
+        return all;
+    }
+    all.into_iter()
+        .filter(|(_, tracepoint)| tracefs::syscall_event_exists(tracepoint))
+        .collect()
+}
+
+fn string_key(entry: &StringEntry) -> Key<StringMatch> {
+    let mut data = StringMatch {
+        filter: entry.filter,
+        data: [0; MATCH_LEN],
+    };
+    data.data[..entry.bytes.len()].copy_from_slice(&entry.bytes);
+    Key::new((32 + 8 * entry.bytes.len()) as u32, data)
+}
