@@ -34,7 +34,10 @@ if [ "$(id -u)" = 0 ]; then
   cargo test --release --locked -p tetrascope-tests --test exec_storm -- --nocapture 2>&1 | grep -E 'start-up|exec storm'
 
   echo "== policies: cost per read(2) of a loaded policy that does not match, load/switch time, read-to-kill (root)"
-  cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --nocapture 2>&1 | grep -E '^(policy|read to kill)'
+  cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -E '^(policy|read to kill)'
+
+  echo "== syscall counter: cost per syscall and its breakdown; file tracking: cost per open, events/s without loss (root)"
+  cargo test --release --locked -p tetrascope-tests --test syscall_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -oE '(syscall counter|file events): .*'
 
   echo "== UI key-to-screen latency under an exec storm (root)"
   python3 scripts/ui-latency.py "$bin"

@@ -1,10 +1,11 @@
 //! The ring buffer to userspace, the lost-record counter and batched wake-ups.
 use aya_ebpf::{
     bindings::{BPF_RB_AVAIL_DATA, BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP},
+    helpers::{bpf_get_smp_processor_id, bpf_ktime_get_boot_ns},
     macros::map,
     maps::{PerCpuArray, RingBuf, ring_buf::RingBufEntry},
 };
-use tetrascope_shared::RING_BYTES;
+use tetrascope_shared::{RING_BYTES, RecordHeader};
 
 #[map]
 pub static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
@@ -12,6 +13,16 @@ pub static EVENTS: RingBuf = RingBuf::with_byte_size(RING_BYTES, 0);
 /// Records that could not be reserved because the ring was full (slot 0, per CPU).
 #[map]
 pub static LOST: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// The header of a record of `kind` happening now.
+#[inline(always)]
+pub fn header(kind: u32) -> RecordHeader {
+    RecordHeader {
+        kind,
+        cpu: unsafe { bpf_get_smp_processor_id() },
+        ktime: unsafe { bpf_ktime_get_boot_ns() },
+    }
+}
 
 /// Reserves a record, counting a miss when the ring is full.
 #[inline(always)]
@@ -23,10 +34,26 @@ pub fn reserve<T: 'static>() -> Option<RingBufEntry<T>> {
     entry
 }
 
+/// Reserves a record that its sender tries again later when the ring is full: not a loss.
+#[inline(always)]
+pub fn try_reserve<T: 'static>() -> Option<RingBufEntry<T>> {
+    EVENTS.reserve::<T>(0)
+}
+
 /// Copies a record built elsewhere (per-CPU scratch) into the ring.
 #[inline(always)]
 pub fn output<T>(record: &T) {
     if EVENTS.output::<T>(record, wakeup_flags()).is_err() {
+        count_lost();
+    }
+}
+
+/// Copies the first `len` bytes of a record built elsewhere into the ring (records whose tail
+/// is mostly unused, such as paths). `len` must be bounded by the caller for the verifier.
+#[inline(always)]
+pub fn output_bytes(record: *const u8, len: usize) {
+    let bytes = unsafe { core::slice::from_raw_parts(record, len) };
+    if EVENTS.output::<[u8]>(bytes, wakeup_flags()).is_err() {
         count_lost();
     }
 }
@@ -38,20 +65,37 @@ fn count_lost() {
     }
 }
 
-/// Submits without waking the reader unless an eighth of the ring is waiting: a forced wake-up
-/// costs ~17 µs on our VMs (kernel.md §4b); the reader also drains on a short timer.
+/// Submits without waking the reader unless `WAKE_AT` bytes are waiting: a forced wake-up costs
+/// ~17 µs on our VMs (kernel.md §4b); the reader also drains on a short timer.
 #[inline(always)]
 pub fn submit<T>(entry: RingBufEntry<T>) {
     entry.submit(wakeup_flags());
 }
 
+/// Bytes waiting in the ring for the reader.
+#[inline(always)]
+pub fn backlog() -> u64 {
+    EVENTS.query(BPF_RB_AVAIL_DATA as u64)
+}
+
+/// Wakes the reader as the backlog crosses `WAKE_AT`: only records that land in the band just past
+/// it do, not every record while the reader works through a flood. The band is wider than the
+/// largest record, so a crossing always lands in it; a wake-up missed in a race waits for the
+/// reader's timer.
 #[inline(always)]
 fn wakeup_flags() -> u64 {
-    let waiting = EVENTS.query(BPF_RB_AVAIL_DATA as u64);
-    let flags = if waiting >= (RING_BYTES / 8) as u64 {
+    let waiting = backlog();
+    let flags = if waiting >= WAKE_AT && waiting < WAKE_AT + WAKE_BAND {
         BPF_RB_FORCE_WAKEUP
     } else {
         BPF_RB_NO_WAKEUP
     };
     flags as u64
 }
+
+/// A sixty-fourth of the ring (256 KiB): well below the backlog at which file records are left
+/// out (`FILE_BACKLOG_MAX`), so that the reader is at work before a burst of opens gets there.
+/// Even a storm of 2,000 exec/s crosses it only ~40 times a second.
+const WAKE_AT: u64 = (RING_BYTES / 64) as u64;
+/// Larger than any record (an exec record is ~5.5 KiB, a file record at most ~4.4 KiB).
+const WAKE_BAND: u64 = 16 * 1024;

@@ -4,43 +4,35 @@ use core::ffi::c_void;
 use aya_ebpf::{
     EbpfContext,
     helpers::{
-        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
-        bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str_bytes, generated::bpf_probe_read_user,
+        bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel_str_bytes,
+        generated::bpf_probe_read_user,
     },
     macros::tracepoint,
     programs::TracePointContext,
 };
 use tetrascope_shared::{
     ARGS_LEN, CloneRecord, ExecRecord, ExitRecord, RECORD_CLONE, RECORD_EXEC, RECORD_EXIT,
-    RecordHeader, exec_flags, path_status,
+    exec_flags, path_status,
 };
 
 use crate::{
     emit,
     kernel::{self, kread, off, tp_field},
-    path,
+    path, syscalls,
 };
 
 pub const CLONE_THREAD: u64 = 0x10000;
 
-#[inline(always)]
-fn header(kind: u32) -> RecordHeader {
-    RecordHeader {
-        kind,
-        cpu: unsafe { bpf_get_smp_processor_id() },
-        ktime: unsafe { bpf_ktime_get_boot_ns() },
-    }
-}
-
 #[tracepoint]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    syscalls::forget((pid_tgid >> 32) as u32);
     let Some(mut entry) = emit::reserve::<ExecRecord>() else {
         return 0;
     };
     let rec = unsafe { &mut *entry.as_mut_ptr() };
     let task = unsafe { bpf_get_current_task() } as usize;
-    let pid_tgid = bpf_get_current_pid_tgid();
-    rec.header = header(RECORD_EXEC);
+    rec.header = emit::header(RECORD_EXEC);
     rec.pid = (pid_tgid >> 32) as u32;
     // After de_thread() the exec'ing thread is the leader; the tracepoint's old_pid is its old tid.
     rec.old_tid = unsafe { ctx.read_at::<i32>(tp_field!(exec_old_pid)) }.unwrap_or(0) as u32;
@@ -118,12 +110,15 @@ pub fn task_newtask(ctx: TracePointContext) -> u32 {
     if clone_flags & CLONE_THREAD != 0 {
         return 0;
     }
+    let pid = unsafe { ctx.read_at::<i32>(tp_field!(newtask_pid)) }.unwrap_or(0) as u32;
+    // A pid reused before an exit was seen must not count into the old process's slot.
+    syscalls::forget(pid);
     let Some(mut entry) = emit::reserve::<CloneRecord>() else {
         return 0;
     };
     let rec = unsafe { &mut *entry.as_mut_ptr() };
-    rec.header = header(RECORD_CLONE);
-    rec.pid = unsafe { ctx.read_at::<i32>(tp_field!(newtask_pid)) }.unwrap_or(0) as u32;
+    rec.header = emit::header(RECORD_CLONE);
+    rec.pid = pid;
     // The tracepoint runs in the parent.
     rec.ppid = (bpf_get_current_pid_tgid() >> 32) as u32;
     emit::submit(entry);
@@ -136,12 +131,13 @@ pub fn sched_process_exit(_ctx: TracePointContext) -> u32 {
     if !kernel::group_dead(task).unwrap_or(true) {
         return 0;
     }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    syscalls::forget((pid_tgid >> 32) as u32);
     let Some(mut entry) = emit::reserve::<ExitRecord>() else {
         return 0;
     };
     let rec = unsafe { &mut *entry.as_mut_ptr() };
-    let pid_tgid = bpf_get_current_pid_tgid();
-    rec.header = header(RECORD_EXIT);
+    rec.header = emit::header(RECORD_EXIT);
     rec.pid = (pid_tgid >> 32) as u32;
     rec.tid = pid_tgid as u32;
     rec.exit_code = kread::<i32>(task, off!(task_exit_code)).unwrap_or(0) as u32;

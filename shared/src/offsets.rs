@@ -51,6 +51,9 @@ pub struct Offsets {
     pub fdtable_max_fds: u32,
     pub file_f_path: u32,
     pub mm_exe_file: u32,
+    /// `task_struct.thread_info.status` (x86: `TS_COMPAT` marks a compat syscall); `ABSENT`
+    /// on architectures whose compat syscalls the probes do not tell apart.
+    pub task_ti_status: u32,
     /// `cred.cap_effective`, `cap_inheritable`, `cap_permitted` (capability selector sets).
     pub cred_caps: [u32; 3],
     /// Offsets of the namespace pointers inside `struct nsproxy` (see [`NS_SLOTS`]).

@@ -73,6 +73,9 @@ pub mod hook_flags {
     pub const FD_VIA_FOLLOW: u32 = 1;
     /// Some filter compares string ends: keep the reversed tail of string arguments.
     pub const POSTFIX: u32 = 2;
+    /// Every selector only maintains followed fds (UnfollowFD, CopyFD): nothing to do for a
+    /// process that follows none.
+    pub const ONLY_WITH_FOLLOWS: u32 = 4;
 }
 
 /// Operators of `ArgFilter`, `PidFilter`, binary and namespace filters.

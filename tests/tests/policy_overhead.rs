@@ -12,6 +12,7 @@ use common::{require_root, shared_dir};
 use tetrascope::{
     event::{Event, EventBody},
     policy::{self, model::Mode, store::PolicySource},
+    sensor::SensorOptions,
     source::local::LocalSource,
 };
 
@@ -35,6 +36,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 #[test]
+#[ignore = "a benchmark: scripts/bench.sh runs it"]
 fn cost_of_a_loaded_policy_that_does_not_match() {
     if !require_root() {
         return;
@@ -51,7 +53,8 @@ fn cost_of_a_loaded_policy_that_does_not_match() {
     for round in 0..ROUNDS {
         let measure_loaded = |added: &mut Vec<Duration>, toggles: &mut Vec<Duration>| {
             runtime.block_on(async {
-                let (mut source, _, _) = LocalSource::start("bench".into()).unwrap();
+                let (mut source, _, _) =
+                    LocalSource::start("bench".into(), SensorOptions::default()).unwrap();
                 let started = Instant::now();
                 source
                     .add_policy(iris.clone(), PolicySource::Api, Some(Mode::Monitor))
@@ -92,6 +95,7 @@ fn cost_of_a_loaded_policy_that_does_not_match() {
 
 /// From the `read` of the key to the reader's exit, as the kernel timed both (event times).
 #[test]
+#[ignore = "a benchmark: scripts/bench.sh runs it"]
 fn time_from_the_read_to_the_kill() {
     if !require_root() {
         return;
@@ -107,7 +111,8 @@ fn time_from_the_read_to_the_kill() {
         .unwrap();
     let mut latencies = Vec::new();
     runtime.block_on(async {
-        let (mut source, _, _) = LocalSource::start("bench".into()).unwrap();
+        let (mut source, _, _) =
+            LocalSource::start("bench".into(), SensorOptions::default()).unwrap();
         source
             .add_policy(iris, PolicySource::Api, Some(Mode::Enforce))
             .unwrap();

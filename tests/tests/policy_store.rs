@@ -11,6 +11,7 @@ use tetrascope::{
         model::Mode,
         store::{PolicySource, PolicyStatus},
     },
+    sensor::SensorOptions,
     source::local::LocalSource,
 };
 
@@ -33,7 +34,8 @@ fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
         return;
     }
     runtime().block_on(async {
-        let (mut source, _, _) = LocalSource::start("store".into()).unwrap();
+        let (mut source, _, _) =
+            LocalSource::start("store".into(), SensorOptions::default()).unwrap();
         let iris = example("policies/iris-read-file-sigkill.yaml");
         let entry = source
             .add_policy(iris.clone(), PolicySource::Api, Some(Mode::Enforce))
@@ -88,7 +90,8 @@ fn thirty_two_policies_load_at_once_and_unload_cleanly() {
         return;
     }
     runtime().block_on(async {
-        let (mut source, _, _) = LocalSource::start("store".into()).unwrap();
+        let (mut source, _, _) =
+            LocalSource::start("store".into(), SensorOptions::default()).unwrap();
         let template = policy::load_file(std::path::Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/fixtures/policies/openat-postfix-binary-kill.yaml"

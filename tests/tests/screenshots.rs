@@ -38,8 +38,12 @@ struct Scene {
 impl Scene {
     fn new(theme: Theme) -> Scene {
         let base = Instant::now();
+        Scene::of(app_with_fixture(base), theme, base)
+    }
+
+    fn of(app: App, theme: Theme, base: Instant) -> Scene {
         let mut scene = Scene {
-            app: app_with_fixture(base),
+            app,
             theme,
             now: base + Duration::from_secs(10),
             screen: Buffer::empty(Rect::new(0, 0, SIZE.0, SIZE.1)),
@@ -386,6 +390,18 @@ fn details() {
         Action::Details,
     ]);
     check("details", &scene, &DARK);
+}
+
+/// The IRIS policy after its switch to enforce: a would-be kill and a kill, in the tree, the
+/// stream, the status bar and the policy pane.
+#[test]
+fn policies() {
+    let base = Instant::now();
+    let app = common::app_with_iris_session(None, base);
+    let mut scene = Scene::of(app, Theme::builtin(), base);
+    scene.app.focus = tetrascope::ui::Pane::Policies;
+    scene.draw();
+    check("policies", &scene, &DARK);
 }
 
 #[test]

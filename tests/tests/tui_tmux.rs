@@ -222,3 +222,131 @@ fn the_live_view_shows_new_processes_and_records_them() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("/usr/bin/sleep 0.0102"));
 }
+
+/// The story of the policy pane, live: a loop reads the IRIS key while the policy is in monitor
+/// mode (would-be kills), the user switches it to enforce (with confirmation) and the reads die,
+/// then disarms all and the reads succeed again. The recording keeps the switch.
+#[test]
+fn the_policy_pane_switches_enforcement_live() {
+    use std::{
+        os::unix::process::ExitStatusExt,
+        sync::{
+            Arc, Mutex,
+            atomic::{AtomicBool, Ordering},
+        },
+    };
+    if !require_root() {
+        return;
+    }
+    const KEY: &str = "/usr/irissys/mgr/iris.key";
+    std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
+    std::fs::write(KEY, "IRIS-KEY\n").unwrap();
+    let dir = marker_dir("ui-policy");
+    for old in std::fs::read_dir(&dir).unwrap() {
+        std::fs::remove_file(old.unwrap().path()).unwrap();
+    }
+    let policy = common::shared_dir().join("policies/iris-read-file-sigkill.yaml");
+    let tmux = Tmux::start("policy", 160, 45);
+    tmux.type_text(&format!(
+        "cd {} && {} --policy {} --policy-mode monitor 2>/dev/null; echo exited-$?",
+        dir.display(),
+        tetrascope_bin().display(),
+        policy.display()
+    ));
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the policy in the pane", |s| {
+        s.contains("iris-read-file-sigkill") && s.contains("monitor")
+    });
+    tmux.send(&["R"]);
+    tmux.wait_for("recording", |s| s.contains("● REC tetrascope-"));
+
+    // The reader loop: every read's outcome, in order.
+    let outcomes: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (outcomes, stop) = (outcomes.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let status = Command::new("/usr/bin/head")
+                    .args(["-c", "4", KEY])
+                    .output()
+                    .unwrap()
+                    .status;
+                let killed = status.signal() == Some(libc::SIGKILL);
+                assert!(killed || status.success(), "{status:?}");
+                outcomes.lock().unwrap().push(!killed);
+                thread::sleep(Duration::from_millis(200));
+            }
+        })
+    };
+    let reads_since = |from: usize| outcomes.lock().unwrap()[from..].to_vec();
+    tmux.wait_for("would-be kills", |s| s.contains("would-kill "));
+    assert!(
+        reads_since(0).iter().all(|ok| *ok),
+        "monitor mode kills nothing"
+    );
+
+    // The policy pane is the last pane: BackTab from the tree. m asks before enforcing, y enforces.
+    tmux.send(&["BTab"]);
+    tmux.send(&["m"]);
+    tmux.wait_for("the confirmation", |s| {
+        s.contains("Enforce iris-read-file-sigkill?")
+    });
+    let enforced_at = outcomes.lock().unwrap().len();
+    tmux.send(&["y"]);
+    let screen = tmux.wait_for("kills in the status bar, stream and tree", |s| {
+        (s.contains(" 1 kill ") || s.contains(" kills "))
+            && s.contains("✖ killed by iris-read-file-sigkill")
+            && s.contains("ENFORCE")
+    });
+    assert!(
+        screen.contains("read"),
+        "the killing read is in the stream:\n{screen}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !reads_since(enforced_at).contains(&false) {
+        assert!(
+            Instant::now() < deadline,
+            "no read was killed after enforcing"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+
+    // Disarm all: reads succeed again.
+    tmux.send(&["D"]);
+    tmux.wait_for("disarmed", |s| {
+        s.contains("disarmed: 1 policies switched to monitor")
+    });
+    // The read under way when D was pressed may still have been enforced: count from the next.
+    let disarmed_at = outcomes.lock().unwrap().len() + 1;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while outcomes.lock().unwrap().len() < disarmed_at + 3 {
+        assert!(Instant::now() < deadline, "the reader stalled");
+        thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        reads_since(disarmed_at).iter().all(|ok| *ok),
+        "reads succeed after disarming: {:?}",
+        reads_since(enforced_at)
+    );
+    stop.store(true, Ordering::Relaxed);
+    reader.join().unwrap();
+
+    tmux.send(&["R"]);
+    tmux.wait_for("the recording closed", |s| s.contains("recorded "));
+    tmux.send(&["q"]);
+    tmux.wait_for("a clean exit", |s| s.contains("exited-0"));
+    let sidecar = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".meta.jsonl"))
+        .expect("the recording's sidecar");
+    let meta = std::fs::read_to_string(sidecar).unwrap();
+    for change in [
+        r#""change":"loaded""#,
+        r#""change":"enforce""#,
+        r#""change":"monitor""#,
+    ] {
+        assert!(meta.contains(change), "the sidecar notes {change}:\n{meta}");
+    }
+}

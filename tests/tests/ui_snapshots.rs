@@ -4,27 +4,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::app_with_fixture;
-use ratatui::{Terminal, backend::TestBackend};
-use tetrascope::ui::{
-    App, Look, Pane, TreeCache, action::Action, draw, keys::KeyMap, theme::Theme,
-};
+use tetrascope::ui::{App, Pane, action::Action, theme::Theme};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
 /// Renders and returns the buffer with its styles, as insta stores it.
 fn screen(app: &mut App, theme: &Theme, size: (u16, u16), now: Instant) -> String {
-    let keys = KeyMap::defaults();
-    let look = Look {
-        theme,
-        keys: &keys,
-        now,
-    };
-    let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
-    let mut cache = TreeCache::default();
-    terminal
-        .draw(|frame| draw(frame, app, &mut cache, &look))
-        .unwrap();
-    format!("{:?}", terminal.backend().buffer())
+    common::render(app, theme, size, now)
 }
 
 /// Runs `actions` on a fresh fixture App, drawing after each as the UI does (the tree widget

@@ -11,7 +11,7 @@ use tetrascope_shared::{
     RecordHeader,
     policy::{
         ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MAX_VALUES,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS,
         ProcessInfo, RECORD_HIT, STRING_AREA, SelectorSpec, StringArg, action, arg_kind, counter,
         hook_flags, mode, op, outcome, pid_flags,
     },
@@ -63,7 +63,8 @@ pub fn evaluate(hook_id: u32) {
     };
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !following::any(tgid) {
+    let needs_follows = hook_flags::FD_VIA_FOLLOW | hook_flags::ONLY_WITH_FOLLOWS;
+    if spec.flags & needs_follows != 0 && !following::any(tgid) {
         return;
     }
     let Some(state) = POLICY_STATE.get(spec.policy) else {
@@ -118,10 +119,10 @@ pub fn evaluate(hook_id: u32) {
     if post {
         hit.outcome |= outcome::POSTED;
     }
-    count(spec.policy, hit.outcome);
     if hit.outcome == 0 {
         return;
     }
+    count(spec.policy, hit.outcome);
     hit.header = RecordHeader {
         kind: RECORD_HIT,
         cpu: unsafe { bpf_get_smp_processor_id() },
@@ -331,7 +332,7 @@ fn selector_matches(
         }
     }
     let returns = &selector.returns[0];
-    if returns.op != op::NONE && !integer_matches(returns, eval.call.ret) {
+    if returns.op != op::NONE && !returns.matches_integer(eval.call.ret) {
         return false;
     }
     for i in 0..MAX_NS_FILTERS {
@@ -340,8 +341,7 @@ fn selector_matches(
             continue;
         }
         let inum = kernel::namespace_inum(task, filter.slot as usize).unwrap_or(0);
-        let member = contains(&filter.values, filter.count, inum);
-        if member != (filter.op == op::IN) {
+        if !filter.matches(inum) {
             return false;
         }
     }
@@ -351,7 +351,7 @@ fn selector_matches(
             continue;
         }
         let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
-        if (caps & filter.mask != 0) != (filter.op == op::IN) {
+        if !filter.matches(caps) {
             return false;
         }
     }
@@ -387,17 +387,7 @@ fn pid_matches(
         _ if namespace => kernel::namespace_pid(task).unwrap_or(tgid),
         _ => tgid,
     };
-    contains(&filter.values, filter.count, pid) == (filter.op == op::IN)
-}
-
-#[inline(always)]
-fn contains(values: &[u32; MAX_VALUES], count: u32, wanted: u32) -> bool {
-    for i in 0..MAX_VALUES {
-        if (i as u32) < count && values[i] == wanted {
-            return true;
-        }
-    }
-    false
+    filter.matches(pid)
 }
 
 #[inline(always)]
@@ -422,40 +412,7 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
                 unsafe { (*string).len },
             )
         }
-        _ => integer_matches(filter, hit.values[arg] as i64),
-    }
-}
-
-#[inline(always)]
-fn integer_matches(filter: &ArgFilter, value: i64) -> bool {
-    let values = &filter.values;
-    let count = filter.count as usize;
-    let mut any = false;
-    if matches!(filter.op, op::IN_RANGE | op::NOT_IN_RANGE) {
-        // Ranges are pairs of values: [low, high], inclusive.
-        for pair in 0..MAX_VALUES / 2 {
-            if 2 * pair + 1 < count {
-                any |= value >= values[2 * pair] && value <= values[2 * pair + 1];
-            }
-        }
-    } else {
-        for i in 0..MAX_VALUES {
-            if i >= count {
-                break;
-            }
-            let v = values[i];
-            any |= match filter.op {
-                op::EQUAL | op::NOT_EQUAL => value == v,
-                op::MASK => value & v != 0,
-                op::GREATER => value > v,
-                op::LESS => value < v,
-                _ => false,
-            };
-        }
-    }
-    match filter.op {
-        op::NOT_EQUAL | op::NOT_IN_RANGE => !any,
-        _ => any,
+        _ => filter.matches_integer(hit.values[arg] as i64),
     }
 }
 

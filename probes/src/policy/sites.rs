@@ -3,8 +3,7 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    EbpfContext,
-    helpers::{bpf_get_current_pid_tgid, bpf_probe_read_kernel, generated::bpf_loop},
+    helpers::{bpf_get_current_pid_tgid, generated::bpf_loop},
     macros::tracepoint,
     programs::TracePointContext,
 };
@@ -15,19 +14,8 @@ use super::{
     evaluate::{Call, evaluate},
 };
 
-/// Syscall tracepoint records: `int __syscall_nr` at 8, then the arguments (or `long ret`) from
-/// 16, 8 bytes each. Userspace checks this layout in each format file before attaching.
-pub(super) const SYSCALL_NR: usize = 8;
-pub(super) const SYSCALL_ARGS: usize = 16;
-
-/// A field of the tracepoint record, read straight from the context (cheaper than a probe read
-/// on the hot path: this runs on every call of a hooked syscall). The kernel refuses to attach a
-/// program that reads past the smallest record it is attached to, so this is only for fields
-/// every such record has.
-#[inline(always)]
-pub(super) fn field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
-    unsafe { core::ptr::read_unaligned((ctx.as_ptr() as *const u8).add(offset) as *const T) }
-}
+pub(super) use crate::syscall_record::{SYSCALL_ARGS, field};
+use crate::syscall_record::{SYSCALL_NR, arguments};
 
 #[tracepoint]
 pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
@@ -38,11 +26,7 @@ pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
         syscall,
         _pad: 0,
     };
-    // One probe read for all six: a syscall with fewer arguments has a shorter record.
-    let args = ctx.as_ptr() as usize + SYSCALL_ARGS;
-    if let Ok(raw) = unsafe { bpf_probe_read_kernel(args as *const [u64; 6]) } {
-        call.raw[..6].copy_from_slice(&raw);
-    }
+    call.raw[..6].copy_from_slice(&arguments(&ctx));
     if EXIT_HOOKS.get(syscall).is_some_and(|hooks| hooks.count > 0) {
         let mut raw = [0; 6];
         raw.copy_from_slice(&call.raw[..6]);

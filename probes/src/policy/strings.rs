@@ -3,7 +3,10 @@
 use core::ffi::c_void;
 
 use aya_ebpf::helpers::generated::bpf_probe_read_kernel;
-use tetrascope_shared::policy::{MATCH_LEN, POSTFIX_LEN, STRING_AREA, StringArg, op};
+use tetrascope_shared::{
+    policy::{MATCH_LEN, POSTFIX_LEN, STRING_AREA, StringArg, op},
+    policy_semantics::{NO_PREFIX, string_verdict},
+};
 
 use super::{MATCH_KEY, POSTFIXES, STRINGS};
 
@@ -11,18 +14,12 @@ use super::{MATCH_KEY, POSTFIXES, STRINGS};
 /// filter `filter` with operator `operator`.
 #[inline(always)]
 pub fn matches(operator: u32, filter: u32, forward: *const u8, tail: *const u8, len: u32) -> bool {
-    let found = match operator {
-        op::EQUAL | op::NOT_EQUAL => {
-            lookup(filter, forward, len, MATCH_LEN, false).is_some_and(|stored| stored == len)
-        }
-        op::PREFIX | op::NOT_PREFIX => lookup(filter, forward, len, MATCH_LEN, false).is_some(),
-        op::POSTFIX | op::NOT_POSTFIX => lookup(filter, tail, len, POSTFIX_LEN, true).is_some(),
-        _ => return false,
-    };
-    match operator {
-        op::NOT_EQUAL | op::NOT_PREFIX | op::NOT_POSTFIX => !found,
-        _ => found,
+    if matches!(operator, op::POSTFIX | op::NOT_POSTFIX) {
+        let ends = lookup(filter, tail, len, POSTFIX_LEN, true).is_some();
+        return string_verdict(operator, NO_PREFIX, ends, len);
     }
+    let prefix = lookup(filter, forward, len, MATCH_LEN, false).unwrap_or(NO_PREFIX);
+    string_verdict(operator, prefix, false, len)
 }
 
 /// Looks the first `min(len, limit)` bytes at `data` up under `filter`; the stored length of the

@@ -124,6 +124,11 @@ impl LiveCapture {
         }
     }
 
+    /// The tetrascope process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for a stderr line holding `needle` (e.g. a policy's "enabled" line) and returns it.
     pub fn wait_stderr(&self, needle: &str) -> String {
         loop {
@@ -152,6 +157,25 @@ impl LiveCapture {
             .collect();
         (events, stderr.join("\n"))
     }
+}
+
+/// JSON lines as events (the model types take events).
+pub fn decode_events(values: &[Value]) -> Vec<tetrascope::event::Event> {
+    values
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}")))
+        .collect()
+}
+
+/// Whether process `pid` holds a raw tracepoint link (the syscall counter), from its fdinfo.
+pub fn holds_raw_tracepoint(pid: u32) -> bool {
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok).any(|fd| {
+        std::fs::read_to_string(fd.path())
+            .is_ok_and(|info| info.contains("link_type:\traw_tracepoint"))
+    })
 }
 
 /// The exec events (the `process_exec` object of each).
@@ -226,4 +250,59 @@ pub fn run_callout_scenario(dir: &Path, status: i32) {
         .status()
         .unwrap();
     assert_eq!(done.code(), Some(status));
+}
+
+/// The IRIS policy fixture (tests/fixtures/iris-session.jsonl: monitor, then enforce) replayed
+/// into an App up to `events` events (all when None), with the policies as recorded there.
+pub fn app_with_iris_session(events: Option<u64>, base: std::time::Instant) -> tetrascope::ui::App {
+    use tetrascope::{
+        record::{ReadItem, Recording},
+        source::replay::{ReplayOptions, ReplaySource},
+        ui::{App, SourceStatus, action::Action, recorded_rows},
+    };
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris-session.jsonl");
+    let options = ReplayOptions {
+        speed: None,
+        paused: false,
+    };
+    let mut replay = ReplaySource::open(&path, options).unwrap();
+    let mut app = App::new(SourceStatus {
+        name: "replay iris-session.jsonl".into(),
+        ..SourceStatus::default()
+    });
+    while events.is_none_or(|n| replay.position() < n) {
+        match replay.step().unwrap() {
+            Some(ReadItem::Event(event)) => app.ingest(event, base),
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let recording = Recording::open(&path).unwrap();
+    app.policies
+        .set_rows(recorded_rows(&recording, replay.position()));
+    app.handle(Action::ExpandAll, 10);
+    app
+}
+
+/// Draws `app` once as the UI does and returns the buffer with its styles, as insta stores it.
+pub fn render(
+    app: &mut tetrascope::ui::App,
+    theme: &tetrascope::ui::theme::Theme,
+    size: (u16, u16),
+    now: std::time::Instant,
+) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    use tetrascope::ui::{Look, TreeCache, draw, keys::KeyMap};
+    let keys = KeyMap::defaults();
+    let look = Look {
+        theme,
+        keys: &keys,
+        now,
+    };
+    let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
+    let mut cache = TreeCache::default();
+    terminal
+        .draw(|frame| draw(frame, app, &mut cache, &look))
+        .unwrap();
+    format!("{:?}", terminal.backend().buffer())
 }

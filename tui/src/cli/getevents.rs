@@ -8,7 +8,10 @@ use std::{
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
-use super::{filter_args::FilterArgs, live, node::node_name, policy_args::PolicyArgs};
+use super::{
+    filter_args::FilterArgs, live, node::node_name, policy_args::PolicyArgs,
+    sensor_args::SensorArgs,
+};
 use crate::{
     event::{CompactEncoder, Event, EventFilter, encode_json},
     record::LiveRecording,
@@ -49,6 +52,8 @@ pub struct GetEventsArgs {
     pub speed: f64,
     #[command(flatten)]
     pub policies: PolicyArgs,
+    #[command(flatten)]
+    pub sensor: SensorArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -254,19 +259,25 @@ fn print_live(
         None => None,
     };
     let mut printed = 0u64;
-    let counters = live::run(node, None, &args.policies, |events, counters| {
-        if let Some(recording) = recording.as_mut() {
-            recording.record(events, counters)?;
-        }
-        for event in events.drain(..) {
-            if filter.matches(&event) {
-                printer.print(&event)?;
-                printed += 1;
+    let counters = live::run(
+        node,
+        None,
+        &args.policies,
+        &args.sensor,
+        |events, source| {
+            if let Some(recording) = recording.as_mut() {
+                recording.record(events, source)?;
             }
-        }
-        printer.out.flush()?;
-        Ok(())
-    })?;
+            for event in events.drain(..) {
+                if filter.matches(&event) {
+                    printer.print(&event)?;
+                    printed += 1;
+                }
+            }
+            printer.out.flush()?;
+            Ok(())
+        },
+    )?;
     if let Some(recording) = recording {
         let summary = recording.finish()?;
         eprintln!(
@@ -275,8 +286,12 @@ fn print_live(
         );
     }
     eprintln!(
-        "tetrascope: {printed} events printed; lost in kernel: {}, undecodable: {}, exits of unknown processes: {}",
-        counters.kernel_lost, counters.malformed, counters.model.unknown_exits
+        "tetrascope: {printed} events printed; lost in kernel: {}, undecodable: {}, exits of unknown processes: {}, file records dropped: {}, file-access rows evicted: {}",
+        counters.kernel_lost,
+        counters.malformed,
+        counters.model.unknown_exits,
+        counters.file_records_dropped,
+        counters.file_rows_evicted
     );
     Ok(ExitCode::SUCCESS)
 }

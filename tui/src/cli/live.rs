@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::policy_args::PolicyArgs;
+use super::{policy_args::PolicyArgs, sensor_args::SensorArgs};
 use crate::{
     event::Event,
     source::local::{LocalCounters, LocalSource},
@@ -16,7 +16,8 @@ pub fn run(
     node_name: String,
     duration: Option<Duration>,
     policy_args: &PolicyArgs,
-    mut sink: impl FnMut(&mut Vec<Event>, &LocalCounters) -> Result<()>,
+    sensor_args: &SensorArgs,
+    mut sink: impl FnMut(&mut Vec<Event>, &LocalSource) -> Result<()>,
 ) -> Result<LocalCounters> {
     let policies = policy_args.read()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -27,7 +28,7 @@ pub fn run(
         // end in a clean drain, not in the default action.
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let (mut source, report, seeded) = LocalSource::start(node_name)?;
+        let (mut source, report, seeded) = LocalSource::start(node_name, sensor_args.options())?;
         if report.tracefs_mounted {
             eprintln!("tetrascope: mounted tracefs at /sys/kernel/tracing");
         }
@@ -48,12 +49,11 @@ pub fn run(
                 _ = &mut deadline => break,
                 batch = source.next_batch(&mut events) => batch?,
             }
-            sink(&mut events, &source.counters())?;
+            sink(&mut events, &source)?;
         }
         source.drain(&mut events);
-        let counters = source.counters();
-        sink(&mut events, &counters)?;
-        Ok(counters)
+        sink(&mut events, &source)?;
+        Ok(source.counters())
     })
 }
 

@@ -6,6 +6,7 @@ mod node;
 mod policy;
 mod policy_args;
 mod record;
+mod sensor_args;
 mod ui;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ pub struct Cli {
     pub filters: filter_args::FilterArgs,
     #[command(flatten)]
     pub policies: policy_args::PolicyArgs,
+    #[command(flatten)]
+    pub sensor: sensor_args::SensorArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -57,6 +60,12 @@ pub fn run() -> ExitCode {
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Replay(args)) => ui::replay(&args),
         Some(Command::Policy(command)) => policy::run(command),
-        None => ui::live(&cli.look, &cli.filters, &cli.policies, cli.node_name),
+        None => ui::live(
+            &cli.look,
+            &cli.filters,
+            &cli.policies,
+            &cli.sensor,
+            cli.node_name,
+        ),
     }
 }

@@ -5,11 +5,15 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Args, Subcommand};
 
 use crate::{
+    event::CompactEncoder,
     policy::{
         self,
         compile::Compiler,
+        model::Mode,
         resolve::{KernelFeatures, resolve},
+        what_if::WhatIf,
     },
+    record::{ReadItem, Recording},
     sensor::{procfs, tracefs},
 };
 
@@ -18,6 +22,22 @@ pub enum PolicyCommand {
     /// Validate policies and show how each hook would run on this kernel (exit status 1 on
     /// errors, 2 when some hook cannot run here)
     Check(CheckArgs),
+    /// What-if: which events of a recording a policy would have matched and which processes it
+    /// would have killed (evaluated in user space with the probes' selectors; no root needed)
+    #[command(name = "what-if")]
+    WhatIf(WhatIfArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct WhatIfArgs {
+    /// The policy (a file with one or more policies)
+    #[arg(long = "policy", value_name = "FILE")]
+    pub policy: PathBuf,
+    /// Evaluate as if in this mode (default: the policy's own)
+    #[arg(long, value_enum)]
+    pub mode: Option<super::policy_args::ModeArg>,
+    /// A recording or Tetragon export
+    pub recording: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -31,7 +51,98 @@ pub struct CheckArgs {
 const UNSUPPORTED: u8 = 2;
 
 pub fn run(command: PolicyCommand) -> ExitCode {
-    let PolicyCommand::Check(args) = command;
+    match command {
+        PolicyCommand::Check(args) => check(args),
+        PolicyCommand::WhatIf(args) => match what_if(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("tetrascope: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+/// Prints each matching event (compact), marked with what the policy would have done, then a
+/// summary per policy.
+fn what_if(args: &WhatIfArgs) -> anyhow::Result<()> {
+    use std::io::Write;
+    let policies = policy::load_file(&args.policy).map_err(|errors| {
+        anyhow::anyhow!(
+            "invalid policy:\n  {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n  ")
+        )
+    })?;
+    let mut evaluators = Vec::new();
+    for policy in &policies {
+        let mode = args
+            .mode
+            .map(Mode::from)
+            .or(policy.spec.mode)
+            .unwrap_or_default();
+        let evaluator = WhatIf::new(policy, mode).map_err(|problems| {
+            anyhow::anyhow!(
+                "{} cannot be evaluated: {}",
+                policy.name,
+                problems.join("; ")
+            )
+        })?;
+        evaluators.push((policy.name.clone(), evaluator, 0u64, Vec::<u32>::new()));
+    }
+    let recording = Recording::open(&args.recording)?;
+    let mut reader = recording.events()?;
+    let encoder = CompactEncoder {
+        timestamps: true,
+        color: false,
+    };
+    let mut out = std::io::stdout().lock();
+    let mut line = Vec::new();
+    let mut index = 0u64;
+    while let Some(item) = reader.next_item()? {
+        let ReadItem::Event(event) = item else {
+            continue;
+        };
+        index += 1;
+        for (name, evaluator, matches, killed) in &mut evaluators {
+            let Some(found) = evaluator.evaluate(&event) else {
+                continue;
+            };
+            *matches += 1;
+            let verdict = match found.verdict {
+                Some(verdict) => format!("{verdict:?}"),
+                None => "Matched".into(),
+            };
+            if found.verdict.is_some()
+                && let Some(pid) = event.process().and_then(|p| p.pid)
+                && !killed.contains(&pid)
+            {
+                killed.push(pid);
+            }
+            line.clear();
+            encoder.encode(&event, &mut line);
+            write!(
+                out,
+                "event {index} {name} selector {} {verdict}: ",
+                found.selector
+            )?;
+            out.write_all(&line)?;
+        }
+    }
+    for (name, _, matches, killed) in &evaluators {
+        writeln!(
+            out,
+            "what-if {name}: {matches} of {index} events matched; {} processes would be killed or signalled",
+            killed.len()
+        )?;
+    }
+    Ok(())
+}
+
+fn check(args: CheckArgs) -> ExitCode {
     let features = KernelFeatures::probe(std::path::Path::new(tracefs::TRACEFS));
     let host_namespaces = procfs::host_namespaces(std::path::Path::new("/proc"));
     let mut next_filter = 1;

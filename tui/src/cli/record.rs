@@ -10,8 +10,8 @@ use clap::Args;
 
 use crate::record::LiveRecording;
 
-use super::policy_args::PolicyArgs;
 use super::{live, node::node_name};
+use super::{policy_args::PolicyArgs, sensor_args::SensorArgs};
 
 #[derive(Args, Debug)]
 pub struct RecordArgs {
@@ -27,6 +27,8 @@ pub struct RecordArgs {
     pub node_name: Option<String>,
     #[command(flatten)]
     pub policies: PolicyArgs,
+    #[command(flatten)]
+    pub sensor: SensorArgs,
 }
 
 pub fn run(args: RecordArgs) -> ExitCode {
@@ -43,11 +45,17 @@ fn record(args: &RecordArgs) -> Result<()> {
     let node = node_name(args.node_name.clone());
     let mut recording = LiveRecording::create(&args.output, &node)?;
     let started = Instant::now();
-    let counters = live::run(node, args.duration, &args.policies, |events, counters| {
-        recording.record(events, counters)?;
-        events.clear();
-        Ok(())
-    })?;
+    let counters = live::run(
+        node,
+        args.duration,
+        &args.policies,
+        &args.sensor,
+        |events, source| {
+            recording.record(events, source)?;
+            events.clear();
+            Ok(())
+        },
+    )?;
     let summary = recording.finish()?;
     eprintln!(
         "tetrascope: recorded {} events ({} bytes, {} checkpoints) to {} in {:.1} s; lost in kernel: {}",

@@ -4,14 +4,16 @@ use std::{path::PathBuf, process::ExitCode};
 use anyhow::{Context, Result};
 use clap::Args;
 
-use super::{filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs};
+use super::{
+    filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs, sensor_args::SensorArgs,
+};
 use crate::{
     event::Timestamp,
     source::{
         local::LocalSource,
         replay::{ReplayOptions, ReplaySource},
     },
-    ui::{self, Options, UiSource, keys::KeyMap, theme::Theme},
+    ui::{self, Options, UiSource, keys::KeyMap, policies, theme::Theme},
 };
 
 #[derive(Args, Debug)]
@@ -51,6 +53,7 @@ pub fn live(
     look: &LookArgs,
     filters: &FilterArgs,
     policy_args: &PolicyArgs,
+    sensor_args: &SensorArgs,
     node: Option<String>,
 ) -> ExitCode {
     report(|| {
@@ -58,7 +61,11 @@ pub fn live(
         let policies = policy_args.read()?;
         // The sensor registers its ring buffer with the runtime: start it inside.
         block_on(async {
-            let (mut source, report, seeded) = LocalSource::start(node_name(node)).context(
+            let (mut source, report, seeded) = LocalSource::start(
+                node_name(node),
+                sensor_args.options(),
+            )
+            .context(
                 "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
             )?;
             eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
@@ -134,6 +141,8 @@ fn options(look: &LookArgs, filters: &FilterArgs, source_name: String) -> Result
         filter_line: filters.to_line(),
         keep_exited: std::time::Duration::from_secs(look.keep_exited),
         max_events: look.max_events.max(1),
+        skip_enforce_confirmation: !policies::confirm_enforce(KeyMap::config_path().as_deref())
+            .map_err(anyhow::Error::msg)?,
     })
 }
 

@@ -10,6 +10,7 @@ use std::io::Write;
 use std::sync::LazyLock;
 
 use super::compact_kprobe;
+use super::compact_tetrascope;
 use super::events::{Event, EventBody, RateLimitInfo};
 use super::lifecycle::ProcessThrottle;
 use super::process::Process;
@@ -222,6 +223,12 @@ impl CompactEncoder {
             EventBody::ProcessThrottle(throttle) => throttle_line(&mut line, throttle),
             EventBody::RateLimitInfo(info) => rate_limit_line(&mut line, event, info),
             EventBody::Test(_) => line.text("TEST EVENT"),
+            EventBody::TetrascopeSyscallStats(stats) => {
+                compact_tetrascope::syscall_stats(&mut line, event, stats, process)
+            }
+            EventBody::TetrascopeFileAccess(access) => {
+                compact_tetrascope::file_access(&mut line, event, access, process)
+            }
         }
         line.caps_trailer(process);
         line.out.push(b'\n');

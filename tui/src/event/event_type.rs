@@ -16,10 +16,14 @@ pub enum EventType {
     ProcessUsdt,
     Test,
     RateLimitInfo,
+    /// tetrascope's own: syscall counts of a process image (`TETRASCOPE_SYSCALL_STATS`).
+    TetrascopeSyscallStats,
+    /// tetrascope's own: a row of the file-access table (`TETRASCOPE_FILE_ACCESS`).
+    TetrascopeFileAccess,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 13] = [
         EventType::ProcessExec,
         EventType::ProcessExit,
         EventType::ProcessKprobe,
@@ -31,7 +35,18 @@ impl EventType {
         EventType::ProcessUsdt,
         EventType::Test,
         EventType::RateLimitInfo,
+        EventType::TetrascopeSyscallStats,
+        EventType::TetrascopeFileAccess,
     ];
+
+    /// tetrascope's own event types: Tetragon's readers do not know them, so recordings keep
+    /// them in the sidecar, and they are left out of output unless asked for by name.
+    pub fn is_tetrascope(&self) -> bool {
+        matches!(
+            self,
+            EventType::TetrascopeSyscallStats | EventType::TetrascopeFileAccess
+        )
+    }
 
     /// The `EventType` enum name, e.g. `PROCESS_EXEC`.
     pub fn name(&self) -> &'static str {
@@ -47,6 +62,8 @@ impl EventType {
             EventType::ProcessUsdt => "PROCESS_USDT",
             EventType::Test => "TEST",
             EventType::RateLimitInfo => "RATE_LIMIT_INFO",
+            EventType::TetrascopeSyscallStats => "TETRASCOPE_SYSCALL_STATS",
+            EventType::TetrascopeFileAccess => "TETRASCOPE_FILE_ACCESS",
         }
     }
 
@@ -64,10 +81,13 @@ impl EventType {
             EventType::ProcessUsdt => "process_usdt",
             EventType::Test => "test",
             EventType::RateLimitInfo => "rate_limit_info",
+            EventType::TetrascopeSyscallStats => "tetrascope_syscall_stats",
+            EventType::TetrascopeFileAccess => "tetrascope_file_access",
         }
     }
 
-    /// The proto enum value, equal to the oneof field number.
+    /// The proto enum value, equal to the oneof field number (ours are outside Tetragon's
+    /// ranges).
     pub fn number(&self) -> u32 {
         match self {
             EventType::ProcessExec => 1,
@@ -81,6 +101,8 @@ impl EventType {
             EventType::ProcessUsdt => 29,
             EventType::Test => 40000,
             EventType::RateLimitInfo => 40001,
+            EventType::TetrascopeSyscallStats => 50001,
+            EventType::TetrascopeFileAccess => 50002,
         }
     }
 
@@ -99,6 +121,10 @@ impl EventType {
             "process_usdt" | "processUsdt" => EventType::ProcessUsdt,
             "test" => EventType::Test,
             "rate_limit_info" | "rateLimitInfo" => EventType::RateLimitInfo,
+            "tetrascope_syscall_stats" | "tetrascopeSyscallStats" => {
+                EventType::TetrascopeSyscallStats
+            }
+            "tetrascope_file_access" | "tetrascopeFileAccess" => EventType::TetrascopeFileAccess,
             _ => return None,
         })
     }
@@ -168,5 +194,16 @@ mod tests {
             Some(EventType::ProcessLsm)
         );
         assert_eq!(EventType::from_json_key("node_name"), None);
+        let ours: Vec<EventType> = EventType::ALL
+            .into_iter()
+            .filter(EventType::is_tetrascope)
+            .collect();
+        assert_eq!(
+            ours,
+            [
+                EventType::TetrascopeSyscallStats,
+                EventType::TetrascopeFileAccess
+            ]
+        );
     }
 }

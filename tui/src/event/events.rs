@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::event_type::EventType;
+use super::file_access::TetrascopeFileAccess;
 use super::lifecycle::{ProcessExec, ProcessExit, ProcessLoader, ProcessThrottle};
 use super::probes::{ProcessKprobe, ProcessLsm, ProcessTracepoint, ProcessUprobe, ProcessUsdt};
 use super::process::Process;
 use super::protojson;
+use super::syscall_stats::TetrascopeSyscallStats;
 use super::timestamp::Timestamp;
 
 /// Emitted by the JSON exporter when `--export-rate-limit` dropped events.
@@ -64,6 +66,8 @@ pub enum EventBody {
     ProcessUsdt(ProcessUsdt),
     Test(Test),
     RateLimitInfo(RateLimitInfo),
+    TetrascopeSyscallStats(TetrascopeSyscallStats),
+    TetrascopeFileAccess(TetrascopeFileAccess),
 }
 
 /// One Tetragon event (`GetEventsResponse`); JSON in `json.rs`.
@@ -95,6 +99,12 @@ impl EventBody {
             EventType::ProcessUsdt => EventBody::ProcessUsdt(ProcessUsdt::default()),
             EventType::Test => EventBody::Test(Test::default()),
             EventType::RateLimitInfo => EventBody::RateLimitInfo(RateLimitInfo::default()),
+            EventType::TetrascopeSyscallStats => {
+                EventBody::TetrascopeSyscallStats(TetrascopeSyscallStats::default())
+            }
+            EventType::TetrascopeFileAccess => {
+                EventBody::TetrascopeFileAccess(TetrascopeFileAccess::default())
+            }
         }
     }
 
@@ -111,6 +121,8 @@ impl EventBody {
             EventBody::ProcessUsdt(_) => EventType::ProcessUsdt,
             EventBody::Test(_) => EventType::Test,
             EventBody::RateLimitInfo(_) => EventType::RateLimitInfo,
+            EventBody::TetrascopeSyscallStats(_) => EventType::TetrascopeSyscallStats,
+            EventBody::TetrascopeFileAccess(_) => EventType::TetrascopeFileAccess,
         }
     }
 
@@ -127,6 +139,8 @@ impl EventBody {
             EventBody::ProcessUprobe(e) => (e.process.as_ref(), e.parent.as_ref(), &e.ancestors),
             EventBody::ProcessLsm(e) => (e.process.as_ref(), e.parent.as_ref(), &e.ancestors),
             EventBody::ProcessUsdt(e) => (e.process.as_ref(), e.parent.as_ref(), &e.ancestors),
+            EventBody::TetrascopeSyscallStats(e) => (e.process.as_ref(), None, &[]),
+            EventBody::TetrascopeFileAccess(e) => (e.process.as_ref(), None, &[]),
             EventBody::ProcessThrottle(_) | EventBody::Test(_) | EventBody::RateLimitInfo(_) => {
                 return None;
             }
@@ -149,6 +163,18 @@ impl Event {
 
     pub fn event_type(&self) -> EventType {
         self.body.event_type()
+    }
+
+    /// Whether the event is in the event set shown when no types are asked for: not
+    /// tetrascope's own types, nor the `fd_install` of every open that file tracking reports
+    /// (a kprobe event without a policy); those are for whoever names their type.
+    pub fn in_default_set(&self) -> bool {
+        match &self.body {
+            EventBody::ProcessKprobe(kprobe) => {
+                !(kprobe.function_name == "fd_install" && kprobe.policy_name.is_empty())
+            }
+            body => !body.event_type().is_tetrascope(),
+        }
     }
 
     /// The process the event is about (none for throttle, test and rate-limit events).
@@ -196,6 +222,22 @@ mod tests {
         let throttle = Event::new(EventBody::ProcessThrottle(ProcessThrottle::default()));
         assert!(throttle.process().is_none() && throttle.parent().is_none());
         assert!(throttle.ancestors().is_empty());
+    }
+
+    #[test]
+    fn file_tracking_and_own_events_are_not_in_the_default_set() {
+        let open = |policy: &str| {
+            Event::new(EventBody::ProcessKprobe(ProcessKprobe {
+                function_name: "fd_install".into(),
+                policy_name: policy.into(),
+                ..ProcessKprobe::default()
+            }))
+        };
+        assert!(!open("").in_default_set());
+        assert!(open("file-monitoring").in_default_set());
+        let stats = EventBody::TetrascopeSyscallStats(TetrascopeSyscallStats::default());
+        assert!(!Event::new(stats).in_default_set());
+        assert!(Event::new(EventBody::ProcessExec(ProcessExec::default())).in_default_set());
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl EventFilter {
         })
     }
 
-    /// True when the filter sets no constraint at all.
+    /// True when the filter sets nothing: the default event set, unconstrained.
     pub fn is_empty(&self) -> bool {
         self.binary.is_none()
             && self.pod.is_none()
@@ -49,9 +49,16 @@ impl EventFilter {
     }
 
     /// Like Tetragon, process constraints never match events without a process (throttle,
-    /// rate-limit), and a pod pattern never matches a host process.
+    /// rate-limit), and a pod pattern never matches a host process. Without event types, the
+    /// default set ([`Event::in_default_set`]): no statistics, file-access rows or file
+    /// tracking's opens unless their types are named.
     pub fn matches(&self, event: &Event) -> bool {
-        if !self.event_types.is_empty() && !self.event_types.contains(&event.event_type()) {
+        let type_wanted = if self.event_types.is_empty() {
+            event.in_default_set()
+        } else {
+            self.event_types.contains(&event.event_type())
+        };
+        if !type_wanted {
             return false;
         }
         if self.binary.is_none() && self.pod.is_none() && self.namespaces.is_empty() {
@@ -173,6 +180,15 @@ mod tests {
             ProcessThrottle::default()
         ))));
         assert!(!types_only.matches(&exec("/bin/sh", None)));
+    }
+
+    #[test]
+    fn own_event_types_only_when_named() {
+        let stats = Event::new(EventBody::TetrascopeSyscallStats(Default::default()));
+        assert!(!filter(&[], &[], &[], &[]).matches(&stats));
+        let named = filter(&[], &[], &[], &[EventType::TetrascopeSyscallStats]);
+        assert!(named.matches(&stats));
+        assert!(!named.matches(&exec("/bin/sh", None)));
     }
 
     #[test]

@@ -140,6 +140,8 @@ impl Envelope {
             EventBody::ProcessThrottle(m) => replace(m, map.next_value()?),
             EventBody::Test(m) => replace(m, map.next_value()?),
             EventBody::RateLimitInfo(m) => replace(m, map.next_value()?),
+            EventBody::TetrascopeSyscallStats(m) => replace(m, map.next_value()?),
+            EventBody::TetrascopeFileAccess(m) => replace(m, map.next_value()?),
         };
         // `null` means the oneof is not set, as in protojson.
         if !present {
@@ -201,6 +203,8 @@ impl Serialize for Event {
             EventBody::ProcessUsdt(m) => map.serialize_entry(key, m)?,
             EventBody::Test(m) => map.serialize_entry(key, m)?,
             EventBody::RateLimitInfo(m) => map.serialize_entry(key, m)?,
+            EventBody::TetrascopeSyscallStats(m) => map.serialize_entry(key, m)?,
+            EventBody::TetrascopeFileAccess(m) => map.serialize_entry(key, m)?,
         }
         if !self.node_name.is_empty() {
             map.serialize_entry("node_name", &self.node_name)?;
@@ -290,6 +294,8 @@ mod tests {
             r#"{"process_uprobe":{"process":{"binary":"/bin/bash"},"path":"/bin/bash","symbol":"readline","offset":"1234"}}"#,
             r#"{"process_loader":{"process":{"binary":"/bin/ls"},"path":"/lib/libc.so.6","buildid":"3q2+7w=="}}"#,
             r#"{"test":{"arg0":"1","arg3":"18446744073709551615"}}"#,
+            r#"{"tetrascope_syscall_stats":{"process":{"exec_id":"eA==","pid":7,"binary":"/usr/bin/dd"},"interval_ns":"1000000000","count":"3","total":"5","syscalls":[{"abi":"x64","nr":1,"name":"write","count":"3","total":"5"}],"ended":true},"node_name":"n","time":"2024-01-01T00:00:01Z"}"#,
+            r#"{"tetrascope_file_access":{"process":{"binary":"/usr/bin/cat"},"path":"/etc/x","name":"x","syscall":"openat","access":["read"],"result":"-2","error":"ENOENT","count":"1","first_time":"2024-01-01T00:00:00Z","last_time":"2024-01-01T00:00:00Z"}}"#,
         ] {
             let input: Value = serde_json::from_str(line).unwrap();
             assert_eq!(round_trip(line), input, "{line}");

@@ -170,8 +170,10 @@ impl ProcessTable {
         let now = match &record {
             SensorRecord::Exec(image) => image.ktime,
             SensorRecord::Clone { ktime, .. } | SensorRecord::Exit { ktime, .. } => *ktime,
-            // Policy hits are turned into events by their source, with the policy's metadata.
-            SensorRecord::Hit(_) => return None,
+            // Policy hits, counter slots and file calls are turned into events by their source.
+            SensorRecord::Hit(_) | SensorRecord::Slot { .. } | SensorRecord::File(_) => {
+                return None;
+            }
         };
         let event = match record {
             SensorRecord::Exec(image) => Some(self.on_exec(image)),
@@ -184,7 +186,7 @@ impl ProcessTable {
                 pid,
                 exit_code,
             } => self.on_exit(ktime, pid, exit_code),
-            SensorRecord::Hit(_) => None,
+            SensorRecord::Hit(_) | SensorRecord::Slot { .. } | SensorRecord::File(_) => None,
         };
         self.purge(now);
         event

@@ -52,6 +52,8 @@ impl ProcessView {
                     self.live.remove(&process.exec_id);
                 }
             }
+            // Statistics name images that may be long gone, by a few fields only.
+            _ if event.event_type().is_tetrascope() => {}
             _ => {
                 if let Some(process) = event.process() {
                     self.learn(process);

@@ -124,6 +124,9 @@ impl Compiler<'_> {
         if follows && spec.arg_kind.contains(&arg_kind::FD) {
             spec.flags |= hook_flags::FD_VIA_FOLLOW;
         }
+        if only_maintains_follows(parts.selectors) {
+            spec.flags |= hook_flags::ONLY_WITH_FOLLOWS;
+        }
         if parts.selectors.len() > MAX_SELECTORS {
             return Err(format!("selectors: at most {MAX_SELECTORS}"));
         }
@@ -204,17 +207,35 @@ impl<'a> HookParts<'a> {
 /// Whether the policy keeps fd → path itself (FollowFD family): its `fd` arguments then come
 /// from that map, as in Tetragon up to v1.7.
 fn uses_follow_fd(policy: &TracingPolicy) -> bool {
-    let spec = &policy.spec;
-    spec.kprobes
-        .iter()
-        .flat_map(|k| &k.selectors)
-        .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
+    policy
+        .selectors()
         .flat_map(|s| s.match_actions.iter().chain(&s.match_return_actions))
         .any(|a| {
             matches!(
                 a.action,
                 ActionKind::FollowFd | ActionKind::UnfollowFd | ActionKind::CopyFd
             )
+        })
+}
+
+/// Whether every selector only unfollows or copies followed fds (a `close` hook of a FollowFD
+/// policy): such a hook has nothing to do in a process that follows no fd.
+fn only_maintains_follows(selectors: &[Selector]) -> bool {
+    !selectors.is_empty()
+        && selectors.iter().all(|selector| {
+            let actions = &selector.match_actions;
+            actions
+                .iter()
+                .any(|a| matches!(a.action, ActionKind::UnfollowFd | ActionKind::CopyFd))
+                && actions.iter().all(|a| {
+                    matches!(
+                        a.action,
+                        ActionKind::UnfollowFd
+                            | ActionKind::CopyFd
+                            | ActionKind::Post
+                            | ActionKind::NoPost
+                    )
+                })
         })
 }
 

@@ -5,7 +5,7 @@ use tetrascope_shared::policy::outcome;
 
 use super::{compile::HookMeta, model::ArgType};
 use crate::{
-    event::{EventBody, Process, ProcessKprobe},
+    event::{Event, EventBody, Process, ProcessKprobe},
     sensor::PolicyHit,
 };
 
@@ -105,4 +105,66 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String,
         arg.insert("label".to_owned(), json!(label));
     }
     Value::Object(arg)
+}
+
+/// What enforcement did (or would have done) to the process of a policy event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Killed,
+    Signaled,
+    WouldKill,
+    WouldSignal,
+    /// A protected process (PID 1, tetrascope) that a policy would have signalled.
+    Spared,
+}
+
+impl Verdict {
+    /// Whether the process really got the signal.
+    pub fn enforced(self) -> bool {
+        matches!(self, Verdict::Killed | Verdict::Signaled)
+    }
+}
+
+/// The verdict an event carries, from its action and tags (so recordings and Tetragon's own
+/// events say it too: Tetragon reports `KPROBE_ACTION_SIGKILL` the same way).
+pub fn verdict(event: &Event) -> Option<Verdict> {
+    let (action, tags) = match &event.body {
+        EventBody::ProcessKprobe(k) => (k.action.as_str(), &k.tags),
+        EventBody::ProcessTracepoint(t) => (t.action.as_str(), &t.tags),
+        EventBody::ProcessUprobe(u) => (u.action.as_str(), &u.tags),
+        EventBody::ProcessLsm(l) => (l.action.as_str(), &l.tags),
+        _ => return None,
+    };
+    let tagged = |tag: &str| tags.iter().any(|t| t == tag);
+    match action {
+        "KPROBE_ACTION_SIGKILL" => Some(Verdict::Killed),
+        "KPROBE_ACTION_SIGNAL" => Some(Verdict::Signaled),
+        _ if tagged(TAG_WOULD_KILL) => Some(Verdict::WouldKill),
+        _ if tagged(TAG_WOULD_SIGNAL) => Some(Verdict::WouldSignal),
+        _ if tagged(TAG_SPARED) => Some(Verdict::Spared),
+        _ => None,
+    }
+}
+
+/// The policy that produced an event, if it came from one.
+pub fn policy_name(event: &Event) -> Option<&str> {
+    let name = match &event.body {
+        EventBody::ProcessKprobe(k) => &k.policy_name,
+        EventBody::ProcessTracepoint(t) => &t.policy_name,
+        EventBody::ProcessUprobe(u) => &u.policy_name,
+        EventBody::ProcessLsm(l) => &l.policy_name,
+        _ => return None,
+    };
+    (!name.is_empty()).then_some(name.as_str())
+}
+
+/// The hook a policy event came from: the function, the `subsystem:event` or the symbol.
+pub fn hook_name(event: &Event) -> String {
+    match &event.body {
+        EventBody::ProcessKprobe(k) => k.function_name.clone(),
+        EventBody::ProcessLsm(l) => l.function_name.clone(),
+        EventBody::ProcessTracepoint(t) => format!("{}:{}", t.subsys, t.event),
+        EventBody::ProcessUprobe(u) => format!("{}:{}", u.path, u.symbol),
+        _ => String::new(),
+    }
 }

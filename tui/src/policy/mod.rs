@@ -16,3 +16,4 @@ pub use parse::{load_file, load_path, parse_str};
 pub use validate::validate;
 pub mod hit_event;
 pub mod store;
+pub mod what_if;

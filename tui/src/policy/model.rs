@@ -40,6 +40,38 @@ pub struct TracingPolicy {
     pub spec: Spec,
 }
 
+impl TracingPolicy {
+    /// Every selector of every hook.
+    pub fn selectors(&self) -> impl Iterator<Item = &Selector> {
+        let spec = &self.spec;
+        spec.kprobes
+            .iter()
+            .chain(&spec.fentries)
+            .flat_map(|k| &k.selectors)
+            .chain(spec.tracepoints.iter().flat_map(|t| &t.selectors))
+            .chain(spec.uprobes.iter().flat_map(|u| &u.selectors))
+            .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
+            .chain(spec.usdts.iter().flat_map(|u| &u.selectors))
+    }
+
+    /// The enforcement actions it takes (Sigkill, Signal, Override…), each once, in order:
+    /// empty for a monitor-only policy.
+    pub fn enforcement_actions(&self) -> Vec<ActionKind> {
+        let mut actions: Vec<ActionKind> = Vec::new();
+        for action in self
+            .selectors()
+            .flat_map(|s| s.match_actions.iter().chain(&s.match_return_actions))
+            .map(|a| a.action)
+            .filter(|a| a.is_enforcement())
+        {
+            if !actions.contains(&action) {
+                actions.push(action);
+            }
+        }
+        actions
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Spec {
     pub kprobes: Vec<KprobeSpec>,

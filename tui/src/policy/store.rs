@@ -22,8 +22,18 @@ pub enum PolicySource {
     Cluster,
 }
 
+impl std::fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::File(path) => write!(f, "file {}", path.display()),
+            PolicySource::Api => write!(f, "api"),
+            PolicySource::Cluster => write!(f, "cluster"),
+        }
+    }
+}
+
 /// Whether a policy runs, as Tetragon's `TracingPolicyState` sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum PolicyStatus {
     Enabled,
     Disabled,
@@ -32,6 +42,7 @@ pub enum PolicyStatus {
     /// The kernel refused it (the error is in `problems`).
     LoadError,
     /// No sensor: a replay shows policies without running them.
+    #[default]
     NotLoaded,
 }
 
@@ -64,32 +75,9 @@ impl PolicyEntry {
         &self.policy.name
     }
 
-    /// Whether any of its actions kills or signals (enforce then asks for confirmation).
-    pub fn enforces(&self) -> bool {
-        let spec = &self.policy.spec;
-        spec.kprobes
-            .iter()
-            .flat_map(|k| &k.selectors)
-            .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
-            .chain(spec.tracepoints.iter().flat_map(|t| &t.selectors))
-            .flat_map(|s| s.match_actions.iter().chain(&s.match_return_actions))
-            .any(|a| a.action.is_enforcement())
-    }
-
-    /// The enforcement actions it takes, e.g. `Sigkill` (for the confirmation prompt).
+    /// The enforcement actions it takes (the enforce confirmation names them).
     pub fn enforcement_actions(&self) -> Vec<ActionKind> {
-        let spec = &self.policy.spec;
-        let mut actions: Vec<ActionKind> = spec
-            .kprobes
-            .iter()
-            .flat_map(|k| &k.selectors)
-            .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
-            .flat_map(|s| s.match_actions.iter().chain(&s.match_return_actions))
-            .map(|a| a.action)
-            .filter(|a| a.is_enforcement())
-            .collect();
-        actions.dedup();
-        actions
+        self.policy.enforcement_actions()
     }
 }
 

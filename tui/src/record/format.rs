@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Process, Timestamp};
+use crate::event::{Event, Process, Timestamp};
 
 /// `format` of every sidecar header.
 pub const FORMAT_NAME: &str = "tetrascope-recording";
@@ -32,6 +32,54 @@ pub enum MetaRecord {
     Checkpoint(Checkpoint),
     /// Written by a clean close; missing after a crash.
     End(Summary),
+    /// A policy was loaded, switched or unloaded while recording.
+    Policy(PolicyChange),
+    /// One of tetrascope's own events (statistics, file-access rows): part of the stream, but
+    /// Tetragon's readers stop at event types they do not know, so it is kept out of the
+    /// recording file. A replay yields it again at its place.
+    Event(Box<SidecarEvent>),
+}
+
+/// An event of the stream kept in the sidecar, after how many events of the recording file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SidecarEvent {
+    /// Recording-file events written before it.
+    pub events: u64,
+    pub event: Event,
+}
+
+/// Whether a sidecar line is a [`MetaRecord::Event`], without decoding it (as our writer puts
+/// the tag first).
+pub fn is_sidecar_event(line: &[u8]) -> bool {
+    line.starts_with(br#"{"type":"event","#)
+}
+
+/// A policy as a recording keeps it: enough to show it again, and to evaluate it on the
+/// recorded events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordedPolicy {
+    pub name: String,
+    pub enabled: bool,
+    /// `enforce` or `monitor`.
+    pub mode: String,
+    /// Where it came from (`file PATH`, `api`, `cluster`).
+    pub source: String,
+    /// Why it does not run, when it does not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Its YAML document, as loaded.
+    pub yaml: String,
+}
+
+/// What happened to a policy, after how many events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    /// Events written before the change.
+    pub events: u64,
+    pub time: Timestamp,
+    /// `loaded`, `enabled`, `disabled`, `enforce`, `monitor` or `unloaded`.
+    pub change: String,
+    pub policy: RecordedPolicy,
 }
 
 /// What was recorded, where, by what.
@@ -48,9 +96,9 @@ pub struct Header {
     pub kernel: String,
     pub start_time: Timestamp,
     pub options: CaptureOptions,
-    /// The policies loaded while recording (empty until the policy engine exists).
+    /// The policies loaded when the recording started.
     #[serde(default)]
-    pub policies: Vec<serde_json::Value>,
+    pub policies: Vec<RecordedPolicy>,
 }
 
 impl Header {
@@ -99,6 +147,10 @@ pub struct Checkpoint {
     pub processes: Vec<Process>,
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
+    /// Byte offset in the sidecar from which its events (`SidecarEvent`) of `events` and later
+    /// are found: a replay from this checkpoint reads them from there.
+    #[serde(default)]
+    pub meta_offset: u64,
 }
 
 /// Totals of a recording: the End record, or a live recorder's statistics.
@@ -167,5 +219,18 @@ mod tests {
         let json = serde_json::to_string(&end).unwrap();
         assert!(json.starts_with(r#"{"type":"end","events":3"#), "{json}");
         assert_eq!(serde_json::from_str::<MetaRecord>(&json).unwrap(), end);
+    }
+
+    #[test]
+    fn sidecar_events_are_told_by_their_first_bytes() {
+        let event = Event::new(crate::event::EventBody::TetrascopeSyscallStats(
+            Default::default(),
+        ));
+        let record = MetaRecord::Event(Box::new(SidecarEvent { events: 7, event }));
+        let json = serde_json::to_string(&record).unwrap();
+        assert!(is_sidecar_event(json.as_bytes()), "{json}");
+        assert_eq!(serde_json::from_str::<MetaRecord>(&json).unwrap(), record);
+        let end = serde_json::to_string(&MetaRecord::End(Summary::default())).unwrap();
+        assert!(!is_sidecar_event(end.as_bytes()));
     }
 }

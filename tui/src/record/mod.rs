@@ -16,16 +16,17 @@
 mod format;
 mod live;
 mod reader;
+mod sidecar_events;
 mod writer;
 
 #[cfg(test)]
 pub(crate) mod tests;
 
 pub use format::{
-    CaptureOptions, Checkpoint, FORMAT_NAME, FORMAT_VERSION, Header, MetaRecord,
-    SUPPORTED_VERSIONS, Summary, sidecar_path,
+    CaptureOptions, Checkpoint, FORMAT_NAME, FORMAT_VERSION, Header, MetaRecord, PolicyChange,
+    RecordedPolicy, SUPPORTED_VERSIONS, SidecarEvent, Summary, sidecar_path,
 };
-pub use live::LiveRecording;
+pub use live::{LiveRecording, recorded_policies, recorded_policy};
 pub use reader::{EventReader, OpenError, Recording};
 pub use writer::{Recorder, RecorderOptions};
 

@@ -10,9 +10,11 @@ use serde_json::Value;
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
 use super::format::{
-    Checkpoint, FORMAT_NAME, Header, MetaRecord, SUPPORTED_VERSIONS, Summary, sidecar_path,
+    Checkpoint, FORMAT_NAME, Header, MetaRecord, PolicyChange, RecordedPolicy, SUPPORTED_VERSIONS,
+    Summary, is_sidecar_event, sidecar_path,
 };
-use crate::event::Timestamp;
+use super::sidecar_events::SidecarEvents;
+use crate::event::{Event, Timestamp};
 use crate::source::file::{JsonLines, ReadItem};
 
 /// The first bytes of every zstd frame.
@@ -85,9 +87,32 @@ pub struct Recording {
     /// Damage tolerated in the sidecar (a torn last line, checkpoints that do not fit the
     /// recording), one message each, naming the sidecar.
     pub sidecar_problems: Vec<String>,
+    /// Policy changes while recording, in order.
+    pub policy_changes: Vec<PolicyChange>,
 }
 
 impl Recording {
+    /// The policies as they stood after `events` events: the header's, with every change
+    /// recorded up to there applied.
+    pub fn policies_at(&self, events: u64) -> Vec<RecordedPolicy> {
+        let mut policies = self
+            .header
+            .as_ref()
+            .map(|h| h.policies.clone())
+            .unwrap_or_default();
+        for change in self
+            .policy_changes
+            .iter()
+            .take_while(|c| c.events <= events)
+        {
+            policies.retain(|p| p.name != change.policy.name);
+            if change.change != "unloaded" {
+                policies.push(change.policy.clone());
+            }
+        }
+        policies
+    }
+
     /// Opens `path` and reads its sidecar, if it has one.
     pub fn open(path: &Path) -> Result<Self, OpenError> {
         let mut recording = Self::open_events_only(path)?;
@@ -101,6 +126,7 @@ impl Recording {
         recording.header = sidecar.header;
         recording.summary = sidecar.summary;
         recording.sidecar_problems = sidecar.problems;
+        recording.policy_changes = sidecar.policy_changes;
         recording.checkpoints = recording
             .usable_checkpoints(sidecar.checkpoints, &meta_path)
             .map_err(|e| OpenError::Io(e, path.to_path_buf()))?;
@@ -136,18 +162,24 @@ impl Recording {
             summary: None,
             compressed,
             sidecar_problems: Vec::new(),
+            policy_changes: Vec::new(),
         })
     }
 
     /// The events from the start.
     pub fn events(&self) -> io::Result<EventReader> {
-        self.reader_at(0, 0, 0)
+        self.reader_at(0, 0, 0, 0)
     }
 
     /// The events after `checkpoint`; line numbers and [`EventReader::events_read`] count from
     /// the start of the recording.
     pub fn events_from(&self, checkpoint: &Checkpoint) -> io::Result<EventReader> {
-        self.reader_at(checkpoint.offset, checkpoint.lines, checkpoint.events)
+        self.reader_at(
+            checkpoint.offset,
+            checkpoint.lines,
+            checkpoint.events,
+            checkpoint.meta_offset,
+        )
     }
 
     /// The last checkpoint such that it and every one before it come before `time` or at it:
@@ -172,14 +204,28 @@ impl Recording {
             .last()
     }
 
-    fn reader_at(&self, offset: u64, lines: u64, events: u64) -> io::Result<EventReader> {
+    /// Events from byte `offset` of the recording file, after `lines` lines and `events`
+    /// events, merged with the sidecar's events from its byte `meta_offset`.
+    fn reader_at(
+        &self,
+        offset: u64,
+        lines: u64,
+        events: u64,
+        meta_offset: u64,
+    ) -> io::Result<EventReader> {
         let mut file = File::open(&self.path)?;
         if offset > 0 {
             file.seek(SeekFrom::Start(offset))?;
         }
         let input = BufReader::with_capacity(READ_BUFFER, Input::new(file, self.compressed)?);
+        // Only a sidecar that read as ours is trusted for events.
+        let sidecar = match self.header {
+            Some(_) => SidecarEvents::open(&sidecar_path(&self.path), meta_offset, events)?,
+            None => None,
+        };
         Ok(EventReader {
             lines: JsonLines::resume(input, lines, events),
+            sidecar,
         })
     }
 
@@ -234,16 +280,33 @@ impl Recording {
 /// Reads the events of a recording: [`ReadItem`]s, the last of which may be a torn tail.
 pub struct EventReader {
     lines: JsonLines<BufReader<Input>>,
+    /// tetrascope's own events, from the sidecar.
+    sidecar: Option<SidecarEvents>,
 }
 
 impl EventReader {
-    /// The next event, bad line or torn tail; None at the end.
+    /// The next event, bad line or torn tail; None at the end. Sidecar events come at their
+    /// place among the recording file's.
     pub fn next_item(&mut self) -> io::Result<Option<ReadItem>> {
-        self.lines.next_item()
+        if let Some(event) = self.sidecar_event_due(self.lines.events_read())? {
+            return Ok(Some(ReadItem::Event(event)));
+        }
+        match self.lines.next_item()? {
+            Some(item) => Ok(Some(item)),
+            None => Ok(self.sidecar_event_due(u64::MAX)?.map(ReadItem::Event)),
+        }
     }
 
-    /// Events returned so far, counting from the start of the recording (from the checkpoint's
-    /// `events` after [`Recording::events_from`]).
+    fn sidecar_event_due(&mut self, events: u64) -> io::Result<Option<Event>> {
+        match &mut self.sidecar {
+            Some(sidecar) => sidecar.due(events),
+            None => Ok(None),
+        }
+    }
+
+    /// Events of the recording file returned so far, counting from the start of the recording
+    /// (from the checkpoint's `events` after [`Recording::events_from`]); sidecar events are
+    /// not counted.
     pub fn events_read(&self) -> u64 {
         self.lines.events_read()
     }
@@ -396,6 +459,7 @@ struct Sidecar {
     checkpoints: Vec<Checkpoint>,
     summary: Option<Summary>,
     problems: Vec<String>,
+    policy_changes: Vec<PolicyChange>,
 }
 
 fn parse_sidecar(path: &Path, data: &[u8]) -> Result<Sidecar, OpenError> {
@@ -440,6 +504,10 @@ fn parse_sidecar(path: &Path, data: &[u8]) -> Result<Sidecar, OpenError> {
             })?);
             continue;
         }
+        // Events are for the replay, read from where it starts.
+        if complete && is_sidecar_event(text) {
+            continue;
+        }
         match serde_json::from_slice::<MetaRecord>(text) {
             Ok(MetaRecord::Header(_)) => sidecar.problems.push(format!(
                 "{}:{number}: a second header; ignored",
@@ -447,6 +515,8 @@ fn parse_sidecar(path: &Path, data: &[u8]) -> Result<Sidecar, OpenError> {
             )),
             Ok(MetaRecord::Checkpoint(checkpoint)) => sidecar.checkpoints.push(checkpoint),
             Ok(MetaRecord::End(summary)) => sidecar.summary = Some(summary),
+            Ok(MetaRecord::Policy(change)) => sidecar.policy_changes.push(change),
+            Ok(MetaRecord::Event(_)) => {}
             Err(e) if torn(&e) => {
                 sidecar
                     .problems
@@ -520,5 +590,5 @@ fn parse_header(value: Value) -> Result<Header, HeaderError> {
 fn unknown_type(text: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(text).ok()?;
     let kind = value.get("type")?.as_str()?;
-    (!matches!(kind, "header" | "checkpoint" | "end")).then(|| kind.to_string())
+    (!matches!(kind, "header" | "checkpoint" | "end" | "event")).then(|| kind.to_string())
 }

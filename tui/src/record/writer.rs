@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use zstd::stream::raw::{Encoder, InBuffer, Operation, OutBuffer};
 
-use super::format::{Checkpoint, Header, MetaRecord, Summary, sidecar_path};
+use super::format::{
+    Checkpoint, Header, MetaRecord, PolicyChange, RecordedPolicy, SidecarEvent, Summary,
+    sidecar_path,
+};
 use crate::event::{Event, Timestamp, encode_json};
 use crate::model::ProcessView;
 
@@ -49,6 +52,11 @@ pub struct Recorder {
     view: ProcessView,
     line: Vec<u8>,
     meta: Vec<u8>,
+    /// Bytes written to the sidecar.
+    meta_len: u64,
+    /// Sidecar bytes written when the recording file got its last event: sidecar events of the
+    /// current event count start there.
+    meta_mark: u64,
     events: u64,
     last_time: Option<Timestamp>,
     counters: BTreeMap<String, u64>,
@@ -103,6 +111,8 @@ impl Recorder {
             view: ProcessView::new(),
             line: Vec::with_capacity(4096),
             meta: Vec::with_capacity(4096),
+            meta_len: 0,
+            meta_mark: 0,
             events: 0,
             last_time: None,
             counters: BTreeMap::new(),
@@ -128,9 +138,29 @@ impl Recorder {
         Ok(recorder)
     }
 
-    /// Appends one event line; checkpoints or flushes when due.
+    /// Notes a policy change after the events written so far.
+    pub fn note_policy(&mut self, change: &str, policy: RecordedPolicy) -> io::Result<()> {
+        self.usable()?;
+        let record = MetaRecord::Policy(PolicyChange {
+            events: self.events,
+            time: Timestamp::now(),
+            change: change.to_owned(),
+            policy,
+        });
+        self.write_meta(&record)
+    }
+
+    /// Appends one event line; checkpoints or flushes when due. tetrascope's own events go to
+    /// the sidecar instead: the recording file stays readable by Tetragon's tools.
     pub fn write(&mut self, event: &Event) -> io::Result<()> {
         self.usable()?;
+        if event.event_type().is_tetrascope() {
+            let record = MetaRecord::Event(Box::new(SidecarEvent {
+                events: self.events,
+                event: event.clone(),
+            }));
+            return self.write_meta(&record);
+        }
         self.line.clear();
         encode_json(event, &mut self.line);
         if let Err(e) = self.sink.write_all(&self.line) {
@@ -138,6 +168,7 @@ impl Recorder {
             return Err(e);
         }
         self.events += 1;
+        self.meta_mark = self.meta_len;
         self.unflushed = true;
         if event.time.is_some() {
             self.last_time = event.time;
@@ -245,6 +276,7 @@ impl Recorder {
             time: self.last_time,
             processes: self.view.snapshot(),
             counters: self.counters.clone(),
+            meta_offset: self.meta_mark,
         };
         self.write_meta(&MetaRecord::Checkpoint(checkpoint))?;
         self.checkpoints += 1;
@@ -263,6 +295,7 @@ impl Recorder {
             self.failed = true;
             return Err(e);
         }
+        self.meta_len += self.meta.len() as u64;
         Ok(())
     }
 }

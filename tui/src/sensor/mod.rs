@@ -1,9 +1,12 @@
 //! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
 mod btf_offsets;
+mod file_access;
+mod file_calls;
 mod image;
 mod policy_maps;
 pub mod procfs;
 mod records;
+mod syscall_counter;
 pub mod tracefs;
 
 use std::time::{Duration, Instant};
@@ -16,6 +19,7 @@ use aya::{
 };
 use tokio::io::unix::AsyncFd;
 
+pub use file_access::{FileAccess, FileOp, Resolved};
 pub use image::{ProcessImage, ProcessOrigin};
 pub use policy_maps::LoadedPolicy;
 pub use records::{DecodeError, PolicyHit, SensorRecord, decode};
@@ -51,6 +55,30 @@ const POLICY_PROGRAMS: [&str; 6] = [
 /// full, so that a quiet system still sees its events promptly.
 pub const DRAIN_INTERVAL: Duration = Duration::from_millis(50);
 
+/// Records read in one batch at most (by size): a sixteenth of the ring, the backlog at which
+/// the probes start leaving file records out.
+const BATCH_BYTES: usize = tetrascope_shared::RING_BYTES as usize / 16;
+
+/// What the sensor watches besides the process lifecycle and policies. Both cost on every
+/// syscall of every process while on (counting: the program itself; either: the kernel's
+/// syscall tracing path), and both can be switched at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SensorOptions {
+    /// Count every syscall by process image, syscall and ABI.
+    pub syscalls: bool,
+    /// Record the open family, truncate, unlink and rename with their paths.
+    pub files: bool,
+}
+
+impl Default for SensorOptions {
+    fn default() -> Self {
+        Self {
+            syscalls: true,
+            files: true,
+        }
+    }
+}
+
 /// What start-up did and how long it took.
 #[derive(Clone, Debug)]
 pub struct StartupReport {
@@ -79,14 +107,18 @@ pub struct Sensor {
     // Owns the programs: dropping it detaches them.
     ebpf: Ebpf,
     policies: policy_maps::PolicyMaps,
+    counter: syscall_counter::SyscallCounter,
+    files: file_calls::FileTracking,
     ring: AsyncFd<RingBuf<MapData>>,
     lost: PerCpuArray<MapData, u64>,
     malformed: u64,
+    /// The last batch stopped at `BATCH_BYTES` with records still waiting.
+    behind: bool,
 }
 
 impl Sensor {
     /// Mounts tracefs if needed, resolves offsets, loads and attaches the probes. Needs root.
-    pub fn start() -> Result<(Self, StartupReport)> {
+    pub fn start(options: SensorOptions) -> Result<(Self, StartupReport)> {
         if PROBES.is_empty() {
             return Err(anyhow!(
                 "this tetrascope was built without its probes (feature `probes` off or AYA_BUILD_SKIP set)"
@@ -98,9 +130,15 @@ impl Sensor {
         let fields = tracefs::tracepoint_fields()?;
         let btf = started.elapsed();
 
-        let mut ebpf = EbpfLoader::new()
+        let own_tgid = std::process::id();
+        let sizes = syscall_counter::CounterSizes::for_this_machine();
+        let mut loader = EbpfLoader::new();
+        loader
             .override_global("OFFSETS", &offsets, true)
             .override_global("TP_FIELDS", &fields, true)
+            .override_global("TETRASCOPE_TGID", &own_tgid, true);
+        sizes.apply(&mut loader);
+        let mut ebpf = loader
             .load(PROBES)
             .context("loading the probes (are you root?)")?;
         let loaded = started.elapsed();
@@ -118,6 +156,10 @@ impl Sensor {
                 .attach(category, event)
                 .with_context(|| format!("attaching {name} to {category}:{event}"))?;
         }
+        let mut counter = syscall_counter::SyscallCounter::take(&mut ebpf, sizes)?;
+        counter.set_attached(&mut ebpf, options.syscalls)?;
+        let mut files = file_calls::FileTracking::take(&mut ebpf)?;
+        files.set_attached(&mut ebpf, options.files)?;
         let attached = started.elapsed();
         let mut policies = policy_maps::PolicyMaps::take(&mut ebpf)?;
         policies.protect(1)?;
@@ -142,9 +184,12 @@ impl Sensor {
         let sensor = Self {
             ebpf,
             policies,
+            counter,
+            files,
             ring,
             lost,
             malformed: 0,
+            behind: false,
         };
         Ok((sensor, report))
     }
@@ -190,24 +235,76 @@ impl Sensor {
         self.policies.counters(loaded.slot)
     }
 
-    /// Waits until the probes signal data or `DRAIN_INTERVAL` passes, then drains the ring.
+    /// Attaches or detaches the syscall counter.
+    pub fn set_syscall_counting(&mut self, on: bool) -> Result<()> {
+        self.counter.set_attached(&mut self.ebpf, on)
+    }
+
+    pub fn syscall_counting(&self) -> bool {
+        self.counter.attached()
+    }
+
+    /// Attaches or detaches the file-access programs.
+    pub fn set_file_tracking(&mut self, on: bool) -> Result<()> {
+        self.files.set_attached(&mut self.ebpf, on)
+    }
+
+    pub fn file_tracking(&self) -> bool {
+        self.files.attached()
+    }
+
+    /// The counting program's total run time and runs (kept by the kernel while
+    /// `kernel.bpf_stats_enabled` is 1): what it costs inside, without its dispatch.
+    pub fn syscall_counter_runs(&self) -> Option<(Duration, u64)> {
+        self.counter.run_stats(&self.ebpf)
+    }
+
+    /// A counter slot's counted counters: (row index, count summed over CPUs modulo 2^32).
+    pub fn syscall_row(&self, slot: u32) -> Result<Vec<(usize, u32)>> {
+        self.counter.row(slot)
+    }
+
+    /// Hands back to the probes a counter slot whose image ended and whose last counts were
+    /// read.
+    pub fn recycle_slot(&mut self, slot: u32) -> Result<()> {
+        self.counter.recycle(slot)
+    }
+
+    /// Waits until the probes signal data or `DRAIN_INTERVAL` passes (not at all when the last
+    /// batch left records waiting), then takes a batch of records.
     pub async fn next_batch(&mut self, out: &mut Vec<SensorRecord>) -> Result<()> {
-        if let Ok(guard) = tokio::time::timeout(DRAIN_INTERVAL, self.ring.readable_mut()).await {
+        if !self.behind
+            && let Ok(guard) = tokio::time::timeout(DRAIN_INTERVAL, self.ring.readable_mut()).await
+        {
             guard?.clear_ready();
         }
-        self.drain(out);
+        self.behind = self.take_batch(out);
         Ok(())
     }
 
     /// Reads every record waiting in the ring, without blocking.
     pub fn drain(&mut self, out: &mut Vec<SensorRecord>) {
+        while self.take_batch(out) {}
+    }
+
+    /// Reads up to `BATCH_BYTES` of records; true when it stopped there with more waiting.
+    /// What is not read yet stays in the ring's backlog, where the probes see it: under a flood
+    /// they leave file records out, rather than userspace piling them up ahead of process
+    /// records.
+    fn take_batch(&mut self, out: &mut Vec<SensorRecord>) -> bool {
         let ring = self.ring.get_mut();
-        while let Some(item) = ring.next() {
+        let mut bytes = 0;
+        while bytes < BATCH_BYTES {
+            let Some(item) = ring.next() else {
+                return false;
+            };
+            bytes += item.len();
             match decode(&item) {
                 Ok(record) => out.push(record),
                 Err(_) => self.malformed += 1,
             }
         }
+        true
     }
 
     /// Records the probes could not reserve because the ring was full, summed over CPUs.
@@ -216,6 +313,12 @@ impl Sensor {
             .get(&0, 0)
             .map(|per_cpu| per_cpu.iter().sum())
             .unwrap_or(0)
+    }
+
+    /// File records the probes left out to keep room in the ring for process and policy
+    /// records (a flood of opens).
+    pub fn file_records_dropped(&self) -> u64 {
+        self.files.dropped()
     }
 
     /// Records the reader could not decode.

@@ -3,10 +3,14 @@ use std::mem::size_of;
 
 use tetrascope_shared::{
     CloneRecord, ExecRecord, ExitRecord, PathBuf, RECORD_CLONE, RECORD_EXEC, RECORD_EXIT,
-    RecordHeader, exec_flags, path_status,
+    RecordHeader, exec_flags,
+    files::RECORD_FILE,
+    path_status,
     policy::{HitRecord, MAX_HOOK_ARGS, RECORD_HIT, STRING_AREA},
+    syscalls::{RECORD_SLOT, SlotRecord},
 };
 
+use super::file_access::FileAccess;
 use super::image::{ProcessImage, ProcessOrigin};
 
 fn policy_hit(record: &HitRecord) -> PolicyHit {
@@ -56,6 +60,14 @@ pub enum SensorRecord {
     },
     /// A policy hook's selector matched.
     Hit(PolicyHit),
+    /// Process `pid` got the syscall counter slot `slot` (for its current image).
+    Slot {
+        ktime: u64,
+        pid: u32,
+        slot: u32,
+    },
+    /// A file call finished.
+    File(FileAccess),
 }
 
 /// A policy hit, decoded from the probes' `HitRecord`.
@@ -130,6 +142,22 @@ pub fn decode(bytes: &[u8]) -> Result<SensorRecord, DecodeError> {
             bytes,
             header.kind,
         )?))),
+        RECORD_SLOT => {
+            let r: SlotRecord = read(bytes, header.kind)?;
+            Ok(SensorRecord::Slot {
+                ktime: r.header.ktime,
+                pid: r.pid,
+                slot: r.slot,
+            })
+        }
+        RECORD_FILE => {
+            FileAccess::decode(bytes)
+                .map(SensorRecord::File)
+                .ok_or(DecodeError::Short {
+                    kind: header.kind,
+                    len: bytes.len(),
+                })
+        }
         other => Err(DecodeError::UnknownKind(other)),
     }
 }

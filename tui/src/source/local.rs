@@ -1,10 +1,14 @@
-//! The local source: the sensor's records through the process model, as Tetragon events.
-use std::path::Path;
+//! The local source: the sensor's records through the process model, as Tetragon events, and
+//! each second the syscall statistics and the changed file-access rows as tetrascope's own.
+mod file_log;
+mod slot_book;
+
+use std::{collections::BTreeMap, path::Path, time::Duration};
 
 use anyhow::Result;
 
 use crate::{
-    event::Event,
+    event::{Event, Process},
     model::{BootClock, ModelStats, ProcessTable},
     policy::{
         hit_event,
@@ -12,8 +16,14 @@ use crate::{
         resolve::KernelFeatures,
         store::{PolicyEntry, PolicySource, PolicyStore},
     },
-    sensor::{PolicyHit, Sensor, SensorRecord, StartupReport, procfs, tracefs},
+    sensor::{
+        FileAccess, PolicyHit, ProcessImage, Sensor, SensorOptions, SensorRecord, StartupReport,
+        procfs, tracefs,
+    },
 };
+
+/// How often statistics and file-access rows go out.
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// Loss and health counters of a local source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -23,6 +33,11 @@ pub struct LocalCounters {
     /// Records that could not be decoded.
     pub malformed: u64,
     pub model: ModelStats,
+    /// File records the kernel left out to keep room for process and policy records.
+    pub file_records_dropped: u64,
+    /// File-access rows dropped from the source's table to stay within its capacity (a row
+    /// seen again starts over).
+    pub file_rows_evicted: u64,
 }
 
 pub struct LocalSource {
@@ -31,16 +46,25 @@ pub struct LocalSource {
     table: ProcessTable,
     policies: PolicyStore,
     records: Vec<SensorRecord>,
+    clock: BootClock,
+    slots: slot_book::SlotBook,
+    files: file_log::FileLog,
+    /// Boot-clock time of the last tick.
+    last_tick: u64,
 }
 
 impl LocalSource {
     /// Attaches the probes first and walks /proc after, so that no process falls in between;
     /// records of processes the walk also found are reconciled by the model.
-    pub fn start(node_name: String) -> Result<(Self, StartupReport, usize)> {
-        let (mut sensor, report) = Sensor::start()?;
+    pub fn start(
+        node_name: String,
+        options: SensorOptions,
+    ) -> Result<(Self, StartupReport, usize)> {
+        let (mut sensor, report) = Sensor::start(options)?;
         let proc_root = Path::new("/proc");
         let host_ns = procfs::host_namespaces(proc_root);
-        let mut table = ProcessTable::new(node_name.clone(), BootClock::now(), host_ns);
+        let clock = BootClock::now();
+        let mut table = ProcessTable::new(node_name.clone(), clock, host_ns);
         let running = procfs::snapshot(proc_root);
         let seeded = running.len();
         sensor.seed_processes(&running);
@@ -52,21 +76,31 @@ impl LocalSource {
             table,
             policies: PolicyStore::new(features, host_ns),
             records: Vec::new(),
+            clock,
+            slots: slot_book::SlotBook::new(),
+            files: file_log::FileLog::new(),
+            last_tick: BootClock::ktime_now(),
         };
         Ok((source, report, seeded))
     }
 
-    /// Waits for the next batch of records and appends the events they make to `out`.
+    /// Waits for the next batch of records and appends the events they make to `out`, and the
+    /// statistics when a tick is due.
     pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> Result<()> {
         self.sensor.next_batch(&mut self.records).await?;
         self.apply(out);
+        if BootClock::ktime_now().saturating_sub(self.last_tick) >= TICK.as_nanos() as u64 {
+            self.tick(out);
+        }
         Ok(())
     }
 
-    /// Takes whatever is waiting, without blocking (the last drain before stopping).
+    /// Takes whatever is waiting, without blocking, and the statistics up to now (the last
+    /// drain before stopping).
     pub fn drain(&mut self, out: &mut Vec<Event>) {
         self.sensor.drain(&mut self.records);
         self.apply(out);
+        self.tick(out);
     }
 
     fn apply(&mut self, out: &mut Vec<Event>) {
@@ -74,11 +108,84 @@ impl LocalSource {
         for record in records.drain(..) {
             match record {
                 SensorRecord::Hit(hit) => out.extend(self.hit_event(&hit)),
-                other => out.extend(self.table.apply(other)),
+                SensorRecord::Slot { pid, slot, .. } => {
+                    let process = slim(self.table.current(pid), pid);
+                    self.slots.assigned(pid, slot, process);
+                }
+                SensorRecord::File(call) => out.extend(self.file_call(&call)),
+                other => {
+                    // The pid's image ends: an exec replaces it, an exit ends it, and a new
+                    // process with its pid means its exit was lost.
+                    if let SensorRecord::Exec(ProcessImage { pid, .. })
+                    | SensorRecord::Exit { pid, .. }
+                    | SensorRecord::Clone { pid, .. } = &other
+                    {
+                        self.slots.image_ended(*pid, &mut self.sensor);
+                    }
+                    out.extend(self.table.apply(other));
+                }
             }
         }
         // Keep the buffer's capacity for the next batch.
         self.records = records;
+    }
+
+    /// Adds a file call to the file-access rows; a successful open is an `fd_install` event.
+    fn file_call(&mut self, call: &FileAccess) -> Option<Event> {
+        let current = self.table.current(call.pid);
+        let exec_id = current.map_or("", |p| p.exec_id.as_str());
+        let process = || slim(current, call.pid);
+        self.files
+            .record(exec_id, process, call, self.clock.wall(call.ktime));
+        call.opened_fd()?;
+        Some(
+            self.table
+                .process_event(call.ktime, call.pid, call.tid, |process, parent| {
+                    file_log::fd_install(call, process, parent)
+                }),
+        )
+    }
+
+    /// The syscall statistics and the changed file-access rows since the last tick, all at the
+    /// tick's time.
+    fn tick(&mut self, out: &mut Vec<Event>) {
+        let now = BootClock::ktime_now();
+        let interval = now.saturating_sub(self.last_tick);
+        self.last_tick = now;
+        let time = Some(self.clock.wall(now));
+        let mut bodies = self.slots.tick(&self.sensor, interval);
+        bodies.extend(self.files.tick());
+        out.extend(bodies.into_iter().map(|body| Event {
+            body,
+            node_name: self.node_name.clone(),
+            time,
+            aggregation_info: None,
+            cluster_name: String::new(),
+            node_labels: BTreeMap::new(),
+        }));
+    }
+
+    /// Attaches or detaches the syscall counter (it costs on every syscall of every process).
+    pub fn set_syscall_counting(&mut self, on: bool) -> Result<()> {
+        self.sensor.set_syscall_counting(on)
+    }
+
+    pub fn syscall_counting(&self) -> bool {
+        self.sensor.syscall_counting()
+    }
+
+    /// The counting program's total run time and runs, while `kernel.bpf_stats_enabled` is 1.
+    pub fn syscall_counter_runs(&self) -> Option<(Duration, u64)> {
+        self.sensor.syscall_counter_runs()
+    }
+
+    /// Attaches or detaches the file-access programs.
+    pub fn set_file_tracking(&mut self, on: bool) -> Result<()> {
+        self.sensor.set_file_tracking(on)
+    }
+
+    pub fn file_tracking(&self) -> bool {
+        self.sensor.file_tracking()
     }
 
     /// The event of a posted policy hit.
@@ -143,6 +250,28 @@ impl LocalSource {
             kernel_lost: self.sensor.lost(),
             malformed: self.sensor.malformed(),
             model: self.table.stats(),
+            file_records_dropped: self.sensor.file_records_dropped(),
+            file_rows_evicted: self.files.evicted(),
         }
+    }
+}
+
+/// A process image as tetrascope's own events name it: its ids, binary, uid and pod (only the
+/// pid when the process table does not know it).
+fn slim(process: Option<&Process>, pid: u32) -> Process {
+    match process {
+        Some(p) => Process {
+            exec_id: p.exec_id.clone(),
+            pid: p.pid,
+            uid: p.uid,
+            binary: p.binary.clone(),
+            pod: p.pod.clone(),
+            docker: p.docker.clone(),
+            ..Process::default()
+        },
+        None => Process {
+            pid: Some(pid),
+            ..Process::default()
+        },
     }
 }

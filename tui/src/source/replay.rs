@@ -36,6 +36,9 @@ pub struct ReplaySource {
     options: ReplayOptions,
     /// An event read but not yet due.
     pending: Option<Event>,
+    /// The pending event is counted by the reader's `events_read` (it came from the recording
+    /// file, not from the sidecar).
+    pending_counted: bool,
     /// The wall instant at which events of time `.1` are due; re-set on pause, speed and seek.
     anchor: Option<(Instant, Timestamp)>,
 }
@@ -52,6 +55,7 @@ impl ReplaySource {
             view: ProcessView::new(),
             options,
             pending: None,
+            pending_counted: false,
             anchor: None,
         })
     }
@@ -75,7 +79,7 @@ impl ReplaySource {
 
     /// Events returned so far, counted from the start of the recording.
     pub fn position(&self) -> u64 {
-        self.reader.events_read() - u64::from(self.pending.is_some())
+        self.reader.events_read() - u64::from(self.pending.is_some() && self.pending_counted)
     }
 
     pub fn pause(&mut self) {
@@ -99,8 +103,9 @@ impl ReplaySource {
             std::future::pending::<()>().await;
         }
         if self.pending.is_none() {
+            let before = self.reader.events_read();
             match self.reader.next_item()? {
-                Some(ReadItem::Event(event)) => self.pending = Some(event),
+                Some(ReadItem::Event(event)) => self.hold(event, before),
                 other => return Ok(other),
             }
         }
@@ -120,6 +125,12 @@ impl ReplaySource {
             Some(ReadItem::Event(event)) => Some(self.emit(event)),
             other => other,
         })
+    }
+
+    /// Keeps `event`, read when the reader had read `before` events, for later.
+    fn hold(&mut self, event: Event, before: u64) {
+        self.pending_counted = self.reader.events_read() > before;
+        self.pending = Some(event);
     }
 
     fn emit(&mut self, event: Event) -> ReadItem {
@@ -198,10 +209,14 @@ impl ReplaySource {
     /// Reads events into the view while `skip(event, events read so far)` holds; the first one
     /// that fails it becomes pending.
     fn skip_while(&mut self, skip: impl Fn(&Event, u64) -> bool) -> io::Result<()> {
-        while let Some(item) = self.reader.next_item()? {
+        loop {
+            let before = self.reader.events_read();
+            let Some(item) = self.reader.next_item()? else {
+                break;
+            };
             if let ReadItem::Event(event) = item {
                 if !skip(&event, self.reader.events_read()) {
-                    self.pending = Some(event);
+                    self.hold(event, before);
                     break;
                 }
                 self.view.apply(&event);

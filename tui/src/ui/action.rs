@@ -33,10 +33,20 @@ pub enum Action {
     Step,
     SeekBack,
     SeekForward,
+    TogglePolicy,
+    PolicyMode,
+    LoadPolicy,
+    UnloadPolicy,
+    ReloadPolicy,
+    DisarmAll,
+    Kills,
+    Sort,
+    TopBinaries,
+    SyscallCounting,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 39] = [
         Action::Quit,
         Action::Help,
         Action::NextPane,
@@ -66,7 +76,26 @@ impl Action {
         Action::Step,
         Action::SeekBack,
         Action::SeekForward,
+        Action::TogglePolicy,
+        Action::PolicyMode,
+        Action::LoadPolicy,
+        Action::UnloadPolicy,
+        Action::ReloadPolicy,
+        Action::DisarmAll,
+        Action::Kills,
+        Action::Sort,
+        Action::TopBinaries,
+        Action::SyscallCounting,
     ];
+
+    /// Actions that act on the selected policy: their keys may also serve a global action, which
+    /// they take over while the policy pane has the focus (Space enables a policy there).
+    pub fn policy_pane_only(self) -> bool {
+        matches!(
+            self,
+            Action::TogglePolicy | Action::PolicyMode | Action::UnloadPolicy | Action::ReloadPolicy
+        )
+    }
 
     /// The name used in the key configuration file (`[keys]` table).
     pub fn name(self) -> &'static str {
@@ -100,6 +129,16 @@ impl Action {
             Action::Step => "step",
             Action::SeekBack => "seek-back",
             Action::SeekForward => "seek-forward",
+            Action::TogglePolicy => "toggle-policy",
+            Action::PolicyMode => "policy-mode",
+            Action::LoadPolicy => "load-policy",
+            Action::UnloadPolicy => "unload-policy",
+            Action::ReloadPolicy => "reload-policy",
+            Action::DisarmAll => "disarm-all",
+            Action::Kills => "kills",
+            Action::Sort => "sort",
+            Action::TopBinaries => "top-binaries",
+            Action::SyscallCounting => "syscall-counting",
         }
     }
 
@@ -135,6 +174,20 @@ impl Action {
             Action::Step => "replay one event",
             Action::SeekBack => "replay: jump 10 s back",
             Action::SeekForward => "replay: jump 10 s forward",
+            Action::TogglePolicy => "policy pane: enable or disable the selected policy",
+            Action::PolicyMode => {
+                "policy pane: switch the selected policy between enforce and monitor (enforce asks first)"
+            }
+            Action::LoadPolicy => "load a policy file or directory (path prompt, Tab completes)",
+            Action::UnloadPolicy => "policy pane: unload the selected policy",
+            Action::ReloadPolicy => "policy pane: reload the selected policy from its file",
+            Action::DisarmAll => "disarm all: switch every policy to monitor at once",
+            Action::Kills => "show or hide the recent kills",
+            Action::Sort => "syscall pane: by count or by rate; file pane: next sort order",
+            Action::TopBinaries => "syscall pane: the busiest binaries, or the selected process",
+            Action::SyscallCounting => {
+                "live: switch syscall counting on or off (it costs on every syscall)"
+            }
         }
     }
 }

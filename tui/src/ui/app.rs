@@ -12,7 +12,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::{
     action::Action,
     filter_line,
+    insight::Insight,
     kept::{Interner, KeptEvent, NodeNames},
+    policies::PolicyPane,
     process_tree::ProcessTree,
     search::Search,
 };
@@ -29,6 +31,9 @@ pub const NEW_HIGHLIGHT: Duration = Duration::from_secs(2);
 pub enum Pane {
     Tree,
     Stream,
+    Syscalls,
+    Files,
+    Policies,
 }
 
 /// What the status bar says about the source.
@@ -91,6 +96,11 @@ pub struct App {
     pub filtered_out: u64,
     /// The recording in progress (file, events, bytes), or the last one's outcome.
     pub recording: Option<String>,
+    pub policies: PolicyPane,
+    /// Syscall statistics and file accesses, and how they are shown.
+    pub insight: Insight,
+    /// Which of the stream, syscall and file panes the right-hand column shows.
+    pub side: Pane,
     pub should_quit: bool,
 }
 
@@ -124,6 +134,9 @@ impl App {
             filter_error: None,
             filtered_out: 0,
             recording: None,
+            policies: PolicyPane::default(),
+            insight: Insight::default(),
+            side: Pane::Stream,
             should_quit: false,
         }
     }
@@ -151,6 +164,12 @@ impl App {
     }
 
     pub fn ingest(&mut self, event: Event, now: Instant) {
+        // Statistics and file accesses feed their panes, not the stream.
+        if self.insight.apply(&event) {
+            return;
+        }
+        // Kills count whatever the filter keeps.
+        self.policies.observe(&event);
         if !self.filter.matches(&event) {
             self.filtered_out += 1;
             return;
@@ -174,7 +193,11 @@ impl App {
         let source = std::mem::take(&mut self.source);
         let (focus, follow) = (self.focus, self.follow);
         let (filter, filter_line) = (self.filter.clone(), std::mem::take(&mut self.filter_line));
+        let policies = std::mem::take(&mut self.policies);
+        let side = self.side;
         *self = App::new(source);
+        self.policies = policies;
+        self.side = side;
         self.focus = focus;
         self.follow = follow;
         self.filter = filter;
@@ -229,14 +252,26 @@ impl App {
 
     pub fn selected_process(&self) -> Option<&Process> {
         match self.focus {
-            Pane::Tree => self
-                .tree_state
-                .selected()
-                .last()
-                .and_then(|id| self.tree.get(id))
-                .map(|n| &n.process),
+            Pane::Tree => self.tree_selection(),
             Pane::Stream => self.selected_kept().and_then(KeptEvent::process),
+            Pane::Files => self.insight.selected_file().map(|row| &row.process),
+            Pane::Syscalls | Pane::Policies => None,
         }
+    }
+
+    /// The process selected in the tree, whatever has the focus (the syscall pane follows it).
+    pub fn tree_selection(&self) -> Option<&Process> {
+        self.tree_state
+            .selected()
+            .last()
+            .and_then(|id| self.tree.get(id))
+            .map(|n| &n.process)
+    }
+
+    /// Whether the policy pane is on screen: as soon as there is a policy, or a kill to show.
+    pub fn shows_policies(&self) -> bool {
+        !self.policies.rows.is_empty()
+            || self.policies.kills_total + self.policies.would_kills_total > 0
     }
 
     /// Applies a UI action (replay controls are the runner's). Returns true if it changed
@@ -246,6 +281,18 @@ impl App {
             return false;
         }
         match action {
+            Action::Search if self.focus == Pane::Files => {
+                self.insight.file_filter_editing = true;
+            }
+            Action::Details if self.focus == Pane::Files => {
+                // Enter on a file row opens its process in the tree.
+                let exec_id = self.insight.selected_file().map(|r| r.exec_id().to_owned());
+                if let Some(exec_id) = exec_id {
+                    self.focus = Pane::Tree;
+                    self.follow = false;
+                    self.reveal(&exec_id);
+                }
+            }
             Action::Quit => self.should_quit = true,
             Action::Help => self.help = !self.help,
             Action::Back => {
@@ -274,11 +321,42 @@ impl App {
                 }
             }
             Action::NextPane | Action::PreviousPane => {
-                self.focus = match self.focus {
-                    Pane::Tree => Pane::Stream,
-                    Pane::Stream => Pane::Tree,
+                let mut panes = vec![Pane::Tree, Pane::Stream, Pane::Syscalls, Pane::Files];
+                if self.shows_policies() {
+                    panes.push(Pane::Policies);
+                }
+                let at = panes.iter().position(|p| *p == self.focus).unwrap_or(0);
+                let step = if action == Action::NextPane {
+                    1
+                } else {
+                    panes.len() - 1
                 };
+                self.focus = panes[(at + step) % panes.len()];
+                if matches!(self.focus, Pane::Stream | Pane::Syscalls | Pane::Files) {
+                    self.side = self.focus;
+                }
             }
+            Action::Sort => match self.focus {
+                Pane::Syscalls => self.insight.toggle_syscall_order(),
+                Pane::Files => self.insight.cycle_file_sort(),
+                _ => return false,
+            },
+            Action::TopBinaries => {
+                self.insight.top_binaries = !self.insight.top_binaries;
+                self.focus = Pane::Syscalls;
+                self.side = Pane::Syscalls;
+            }
+            Action::SyscallCounting => match self.insight.counting {
+                Some(on) => self.insight.counting_request = Some(!on),
+                None => return false,
+            },
+            Action::TogglePolicy
+            | Action::PolicyMode
+            | Action::LoadPolicy
+            | Action::UnloadPolicy
+            | Action::ReloadPolicy
+            | Action::DisarmAll
+            | Action::Kills => return self.policies.handle(action),
             Action::Details => {
                 self.details = !self.details;
                 self.details_scroll = 0;
@@ -399,8 +477,25 @@ impl App {
             };
             return;
         }
+        if self.focus == Pane::Policies {
+            self.policies.move_selection(action, page);
+            return;
+        }
+        if self.focus == Pane::Files {
+            let page = page as isize;
+            match action {
+                Action::Up => self.insight.move_file_selection(-1, None),
+                Action::Down => self.insight.move_file_selection(1, None),
+                Action::PageUp => self.insight.move_file_selection(-page, None),
+                Action::PageDown => self.insight.move_file_selection(page, None),
+                Action::First => self.insight.move_file_selection(0, Some(false)),
+                _ => self.insight.move_file_selection(0, Some(true)),
+            }
+            return;
+        }
         self.follow = false;
         match self.focus {
+            Pane::Policies | Pane::Syscalls | Pane::Files => {}
             Pane::Tree => {
                 match action {
                     Action::Up => self.tree_state.key_up(),

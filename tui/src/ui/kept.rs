@@ -4,7 +4,10 @@
 //! rebuilt only for the rows on screen and for details.
 use std::{collections::HashMap, sync::Arc};
 
-use crate::event::{Event, EventBody, EventType, Process, ProcessExec, ProcessExit, Timestamp};
+use crate::{
+    event::{Event, EventBody, EventType, Process, ProcessExec, ProcessExit, Timestamp},
+    policy::hit_event::{Verdict, verdict},
+};
 
 /// One process per exec_id, shared by the events that carry an identical copy of it.
 #[derive(Default)]
@@ -151,8 +154,19 @@ impl KeptEvent {
         }
     }
 
+    /// A SIGKILLed exit, or a policy event whose action killed.
     pub fn killed(&self) -> bool {
-        matches!(&self.body, Body::Exit { signal, .. } if signal == "SIGKILL")
+        match &self.body {
+            Body::Exit { signal, .. } => signal == "SIGKILL",
+            Body::Whole(event) => verdict(event).is_some_and(Verdict::enforced),
+            Body::Exec => false,
+        }
+    }
+
+    /// A policy event in monitor mode that would have killed or signalled.
+    pub fn would_kill(&self) -> bool {
+        matches!(&self.body, Body::Whole(event)
+            if matches!(verdict(event), Some(Verdict::WouldKill | Verdict::WouldSignal)))
     }
 }
 

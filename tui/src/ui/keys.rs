@@ -33,7 +33,7 @@ use super::config_file::{ConfigFileError, line_column};
 type Key = (KeyCode, KeyModifiers);
 
 /// The default keys of every action, in [`Action::ALL`] order.
-const DEFAULTS: [(Action, &[&str]); 29] = [
+const DEFAULTS: [(Action, &[&str]); 39] = [
     (Action::Quit, &["q", "Ctrl-c"]),
     (Action::Help, &["?", "F1"]),
     (Action::NextPane, &["Tab"]),
@@ -63,6 +63,16 @@ const DEFAULTS: [(Action, &[&str]); 29] = [
     (Action::Step, &["."]),
     (Action::SeekBack, &["["]),
     (Action::SeekForward, &["]"]),
+    (Action::TogglePolicy, &["Space"]),
+    (Action::PolicyMode, &["m"]),
+    (Action::LoadPolicy, &["o"]),
+    (Action::UnloadPolicy, &["Delete", "x"]),
+    (Action::ReloadPolicy, &["r"]),
+    (Action::DisarmAll, &["D"]),
+    (Action::Kills, &["K"]),
+    (Action::Sort, &["s"]),
+    (Action::TopBinaries, &["t"]),
+    (Action::SyscallCounting, &["C"]),
 ];
 
 /// Named keys, by their display name. Parsing ignores case and also accepts the aliases below.
@@ -100,7 +110,8 @@ const ALIASES: [(&str, KeyCode); 7] = [
 pub struct KeyMap {
     /// The keys of each action, in [`Action::ALL`] order, each list in the order configured.
     keys: Vec<Vec<Key>>,
-    lookup: HashMap<Key, Action>,
+    /// By (policy pane only?, key): see [`Action::policy_pane_only`].
+    lookup: HashMap<(bool, Key), Action>,
 }
 
 /// Why the key configuration could not be loaded. The [`fmt::Display`] text is meant for the
@@ -216,11 +227,19 @@ impl KeyMap {
     /// The action `key` triggers, if any. Key releases trigger nothing; SHIFT is ignored for
     /// characters (the character itself says whether shift was held).
     pub fn action(&self, key: KeyEvent) -> Option<Action> {
+        self.action_in(key, false)
+    }
+
+    /// The action of `key` where the focus is: in the policy pane its own actions come first.
+    pub fn action_in(&self, key: KeyEvent, policy_pane: bool) -> Option<Action> {
         if key.kind == KeyEventKind::Release {
             return None;
         }
-        self.lookup
-            .get(&normalise(key.code, key.modifiers))
+        let key = normalise(key.code, key.modifiers);
+        policy_pane
+            .then(|| self.lookup.get(&(true, key)))
+            .flatten()
+            .or_else(|| self.lookup.get(&(false, key)))
             .copied()
     }
 
@@ -538,14 +557,17 @@ fn index(action: Action) -> usize {
         .expect("Action::ALL lists every action")
 }
 
-/// The lookup table, and the first key found bound to two actions (in [`Action::ALL`] order).
+/// The lookup table, and the first key found bound to two actions of the same scope (in
+/// [`Action::ALL`] order).
 #[allow(clippy::type_complexity)]
-fn build_lookup(keys: &[Vec<Key>]) -> (HashMap<Key, Action>, Option<(Key, Action, Action)>) {
+fn build_lookup(
+    keys: &[Vec<Key>],
+) -> (HashMap<(bool, Key), Action>, Option<(Key, Action, Action)>) {
     let mut lookup = HashMap::new();
     let mut conflict = None;
     for (&action, action_keys) in Action::ALL.iter().zip(keys) {
         for &key in action_keys {
-            if let Some(first) = lookup.insert(key, action)
+            if let Some(first) = lookup.insert((action.policy_pane_only(), key), action)
                 && first != action
             {
                 conflict.get_or_insert((key, first, action));
@@ -615,6 +637,24 @@ mod tests {
     }
 
     #[test]
+    fn space_pauses_except_in_the_policy_pane_where_it_toggles_the_policy() {
+        let map = KeyMap::defaults();
+        let space = press(KeyCode::Char(' '), KeyModifiers::NONE);
+        assert_eq!(map.action_in(space, false), Some(Action::Pause));
+        assert_eq!(map.action_in(space, true), Some(Action::TogglePolicy));
+        let p = press(KeyCode::Char('p'), KeyModifiers::NONE);
+        assert_eq!(
+            map.action_in(p, true),
+            Some(Action::Pause),
+            "global keys still work there"
+        );
+        assert_eq!(
+            map.action_in(press(KeyCode::Char('m'), KeyModifiers::NONE), false),
+            None
+        );
+    }
+
+    #[test]
     fn default_key_names_round_trip() {
         let map = KeyMap::defaults();
         for (action, names) in DEFAULTS {
@@ -623,7 +663,9 @@ mod tests {
                 let key = parse_key(name).unwrap();
                 assert_eq!(key_name(key), *name);
                 assert_eq!(parse_key(&key_name(key)), Ok(key));
-                assert_eq!(map.action(press(key.0, key.1)), Some(action), "{name}");
+                let in_policy_pane = action.policy_pane_only();
+                let found = map.action_in(press(key.0, key.1), in_policy_pane);
+                assert_eq!(found, Some(action), "{name}");
             }
         }
     }

@@ -5,7 +5,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::event::{Event, EventBody, Process};
+use crate::{
+    event::{Event, EventBody, Process},
+    policy::hit_event::{Verdict, policy_name, verdict},
+};
 
 /// How a process ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +33,8 @@ pub struct Node {
     pub seen_at: Instant,
     /// Events that name this process (as its subject).
     pub events: u64,
+    /// What a policy did (or would have done) to it, and which policy.
+    pub verdict: Option<(Verdict, String)>,
 }
 
 impl Node {
@@ -40,6 +45,7 @@ impl Node {
             exit: None,
             seen_at: now,
             events: 0,
+            verdict: None,
         }
     }
 }
@@ -109,6 +115,14 @@ impl ProcessTree {
                 if let EventBody::ProcessExec(_) = event.body {
                     // The exec carries the full, final view of the process.
                     node.process = process.clone();
+                }
+                if let Some(verdict) = verdict(event) {
+                    // A real kill outranks what monitor mode reported before it.
+                    let keep = node.verdict.as_ref().is_some_and(|(v, _)| v.enforced());
+                    if !keep || verdict.enforced() {
+                        let policy = policy_name(event).unwrap_or_default().to_owned();
+                        node.verdict = Some((verdict, policy));
+                    }
                 }
             }
         }

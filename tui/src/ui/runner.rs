@@ -8,9 +8,10 @@ use ratatui::DefaultTerminal;
 
 use super::{
     action::Action,
-    app::{App, ReplayStatus, SourceStatus},
+    app::{App, Pane, ReplayStatus, SourceStatus},
     kept::KeptEvent,
     keys::KeyMap,
+    policy_control,
     theme::Theme,
     view::{self, Look, TreeCache},
 };
@@ -37,6 +38,8 @@ pub struct Options {
     pub keep_exited: Duration,
     /// Events retained.
     pub max_events: usize,
+    /// Enforce without asking (config `confirm_enforce = false`); asking is the default.
+    pub skip_enforce_confirmation: bool,
 }
 
 const TICK: Duration = Duration::from_millis(250);
@@ -71,6 +74,11 @@ async fn event_loop(
     {
         app.reset(replay.view().snapshot(), Instant::now());
     }
+    policy_control::refresh(&mut app, source);
+    app.policies.skip_confirmation = options.skip_enforce_confirmation;
+    if let UiSource::Live(live) = &*source {
+        app.insight.counting = Some(live.syscall_counting());
+    }
     let mut cache = TreeCache::default();
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -100,8 +108,23 @@ async fn event_loop(
                         app.filter_key(key);
                         dirty = true;
                     }
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.insight.file_filter_editing => {
+                        app.insight.filter_key(key);
+                        dirty = true;
+                    }
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.policies.confirm.is_some() => {
+                        app.policies.confirm_key(key);
+                        policy_control::apply_commands(&mut app, source, recording.as_mut());
+                        dirty = true;
+                    }
+                    TermEvent::Key(key) if key.kind != KeyEventKind::Release && app.policies.prompt.is_some() => {
+                        app.policies.prompt_key(key);
+                        policy_control::apply_commands(&mut app, source, recording.as_mut());
+                        dirty = true;
+                    }
                     TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
-                        if let Some(action) = options.keys.action(key) {
+                        let in_policy_pane = app.focus == Pane::Policies;
+                        if let Some(action) = options.keys.action_in(key, in_policy_pane) {
                             let page = terminal.size()?.height.saturating_sub(4) as usize;
                             dirty |= app.handle(action, page);
                             dirty |= replay_control(&mut app, source, action)?;
@@ -109,6 +132,8 @@ async fn event_loop(
                                 toggle_recording(&mut app, source, &mut recording);
                                 dirty = true;
                             }
+                            policy_control::apply_commands(&mut app, source, recording.as_mut());
+                            switch_syscall_counting(&mut app, source);
                             if action == Action::Step || action == Action::SeekBack || action == Action::SeekForward {
                                 source_done = false;
                             }
@@ -121,7 +146,7 @@ async fn event_loop(
             more = next_events(source, &mut batch, &mut app), if !source_done => {
                 source_done = !more?;
                 if let (Some(rec), UiSource::Live(live)) = (recording.as_mut(), &*source) {
-                    let written = rec.record(&batch, &live.counters());
+                    let written = rec.record(&batch, live);
                     note_recording(&mut app, rec, written.err());
                 }
                 let now = Instant::now();
@@ -135,11 +160,26 @@ async fn event_loop(
             }
             _ = tick.tick() => {
                 app.tick(Instant::now());
+                policy_control::refresh(&mut app, source);
                 dirty = true;
             }
         }
     }
     Ok(())
+}
+
+/// Carries out the syscall pane's request to switch counting on or off.
+fn switch_syscall_counting(app: &mut App, source: &mut UiSource) {
+    let (Some(on), UiSource::Live(live)) = (app.insight.counting_request.take(), source) else {
+        return;
+    };
+    app.policies.message = Some(match live.set_syscall_counting(on) {
+        Ok(()) => {
+            app.insight.counting = Some(on);
+            format!("syscall counting {}", if on { "on" } else { "off" })
+        }
+        Err(e) => format!("syscall counting not switched: {e:#}"),
+    });
 }
 
 /// Starts or stops recording the live stream (every event, whatever the filter shows).

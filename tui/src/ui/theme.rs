@@ -36,6 +36,8 @@ pub struct Theme {
     pub new_process: Style,
     /// SIGKILLed processes and kill events. Must stand out from every other style.
     pub kill: Style,
+    /// What a policy in monitor mode would have killed. Must differ from `kill`.
+    pub would_kill: Style,
     /// `process_exec` events.
     pub exec_event: Style,
     /// `process_exit` events.
@@ -167,6 +169,7 @@ impl Theme {
             selected: fg(Color::Black).bg(Color::Cyan),
             new_process: fg(Color::LightGreen).add_modifier(bold),
             kill: fg(Color::White).bg(Color::Red).add_modifier(bold),
+            would_kill: fg(Color::Black).bg(Color::Yellow).add_modifier(bold),
             exec_event: fg(Color::Green),
             exit_event: fg(Color::Yellow),
             other_event: fg(Color::Magenta),
@@ -195,6 +198,7 @@ impl Theme {
             selected: with(Modifier::REVERSED),
             new_process: with(Modifier::BOLD),
             kill: with(Modifier::BOLD | Modifier::UNDERLINED),
+            would_kill: with(Modifier::ITALIC | Modifier::UNDERLINED),
             exec_event: Style::new(),
             exit_event: with(Modifier::DIM),
             other_event: Style::new(),
@@ -342,7 +346,7 @@ impl Theme {
     }
 
     /// Every style with its key in the `[styles]` table, in declaration order.
-    pub fn styles(&self) -> [(&'static str, Style); 20] {
+    pub fn styles(&self) -> [(&'static str, Style); 21] {
         // Destructured so that a new field cannot be forgotten here.
         let Theme {
             text,
@@ -353,6 +357,7 @@ impl Theme {
             selected,
             new_process,
             kill,
+            would_kill,
             exec_event,
             exit_event,
             other_event,
@@ -375,6 +380,7 @@ impl Theme {
             ("selected", selected),
             ("new_process", new_process),
             ("kill", kill),
+            ("would_kill", would_kill),
             ("exec_event", exec_event),
             ("exit_event", exit_event),
             ("other_event", other_event),
@@ -400,6 +406,7 @@ impl Theme {
             "selected" => &mut self.selected,
             "new_process" => &mut self.new_process,
             "kill" => &mut self.kill,
+            "would_kill" => &mut self.would_kill,
             "exec_event" => &mut self.exec_event,
             "exit_event" => &mut self.exit_event,
             "other_event" => &mut self.other_event,

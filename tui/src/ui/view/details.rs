@@ -18,6 +18,7 @@ const PROCESS_EVENTS: usize = 50;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
     let theme = look.theme;
     let (title, mut lines) = match (app.focus, app.selected_event()) {
+        (Pane::Policies, _) => super::policies::detail_lines(app, look),
         (Pane::Stream, Some(event)) => {
             (" Event ".to_string(), json_lines(&event_json(&event), look))
         }

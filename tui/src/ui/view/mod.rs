@@ -1,8 +1,11 @@
 //! Drawing: reads the App, never changes the model, never waits on I/O.
 mod details;
+mod files;
 mod help;
+mod policies;
 mod status;
 mod stream;
+mod syscalls;
 mod tree;
 
 use std::time::Instant;
@@ -51,19 +54,51 @@ pub fn draw(frame: &mut Frame, app: &mut App, cache: &mut TreeCache, look: &Look
     }
     let [main, status_line] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
-    let [tree_area, stream_area] = if main.width >= 120 {
-        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main)
+    // The policy pane spans the width below the others: its table needs the columns.
+    let (panes, policy_area) = if app.shows_policies() {
+        let [panes, policy_area] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(policies::height(app)),
+        ])
+        .areas(main);
+        (panes, Some(policy_area))
     } else {
-        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main)
+        (main, None)
+    };
+    // The syscall and file tables get half of a wide screen; the stream, 40 %.
+    let side = if app.side == Pane::Stream { 40 } else { 50 };
+    let [tree_area, stream_area] = if panes.width >= 120 {
+        Layout::horizontal([
+            Constraint::Percentage(100 - side),
+            Constraint::Percentage(side),
+        ])
+        .areas(panes)
+    } else {
+        Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(panes)
     };
     tree::draw(frame, tree_area, app, cache, look);
-    stream::draw(frame, stream_area, app, look);
+    // The right-hand column shows the focused one of the stream, syscall and file panes (the
+    // last one focused while the tree or the policies have the focus).
+    match app.side {
+        Pane::Syscalls => syscalls::draw(frame, stream_area, app, look),
+        Pane::Files => files::draw(frame, stream_area, app, look),
+        _ => stream::draw(frame, stream_area, app, look),
+    }
+    if let Some(policy_area) = policy_area {
+        policies::draw(frame, policy_area, app, look);
+    }
     status::draw(frame, status_line, app, look);
     if app.details {
         details::draw(frame, overlay(main), app, look);
     }
+    if app.policies.show_kills {
+        policies::draw_kills(frame, overlay(main), app, look);
+    }
     if app.help {
         help::draw(frame, overlay(main), look);
+    }
+    if let Some(confirmation) = &app.policies.confirm {
+        policies::draw_confirmation(frame, main, &confirmation.question, look);
     }
 }
 

@@ -17,6 +17,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
         frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
         return;
     }
+    if let Some(input) = &app.policies.prompt {
+        let what = if app.policies.read_only {
+            "what-if policy"
+        } else {
+            "load policy"
+        };
+        let line = Line::from(vec![
+            styled(format!(" {what}: {input}▏ "), theme.banner),
+            styled(
+                " a TracingPolicy file or directory  Tab completes, Enter loads, Esc cancels ",
+                theme.status_bar,
+            ),
+        ]);
+        frame.render_widget(Paragraph::new(line).style(theme.status_bar), area);
+        return;
+    }
     if app.search.editing || app.search.active() {
         let cursor = if app.search.editing { "▏" } else { "" };
         let found = match app.search.matches().len() {
@@ -67,6 +83,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
             ),
             theme.status_bar,
         ));
+    }
+    let policies = &app.policies;
+    if policies.kills_total > 0 {
+        let noun = if policies.kills_total == 1 {
+            "kill"
+        } else {
+            "kills"
+        };
+        spans.push(styled(
+            format!(" {} {noun} ", policies.kills_total),
+            theme.kill,
+        ));
+    }
+    if policies.would_kills_total > 0 {
+        spans.push(styled(
+            format!(" {} would-kill ", policies.would_kills_total),
+            theme.would_kill,
+        ));
+    }
+    if let Some(message) = &policies.message {
+        spans.push(styled(format!(" {message} "), theme.banner));
     }
     if let Some(recording) = &app.recording {
         spans.push(styled(format!(" {recording} "), theme.kill));

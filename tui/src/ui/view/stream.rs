@@ -58,6 +58,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
 fn event_style(kept: &KeptEvent, look: &Look) -> ratatui::style::Style {
     match kept.event_type() {
         _ if kept.killed() => look.theme.kill,
+        _ if kept.would_kill() => look.theme.would_kill,
         EventType::ProcessExec => look.theme.exec_event,
         EventType::ProcessExit => look.theme.exit_event,
         _ => look.theme.other_event,

@@ -7,11 +7,14 @@ use tui_tree_widget::{Tree, TreeItem};
 use super::{Look, elide, focused, pane, styled};
 use ratatui::{style::Style, text::Span};
 
-use crate::ui::{
-    app::{App, NEW_HIGHLIGHT, Pane},
-    process_tree::{Node, ProcessTree},
-    search::Search,
-    theme::Theme,
+use crate::{
+    policy::hit_event::Verdict,
+    ui::{
+        app::{App, NEW_HIGHLIGHT, Pane},
+        process_tree::{Node, ProcessTree},
+        search::Search,
+        theme::Theme,
+    },
 };
 
 /// Arguments longer than this are elided in a row.
@@ -119,6 +122,18 @@ fn item(
     TreeItem::new(id.to_string(), row, children).ok()
 }
 
+/// `✖ killed by POLICY` in the kill style, `⚠ would kill: POLICY` in the would-kill style.
+pub fn verdict_marker(verdict: Verdict, policy: &str, theme: &Theme) -> Span<'static> {
+    let (text, style) = match verdict {
+        Verdict::Killed => (format!("✖ killed by {policy}"), theme.kill),
+        Verdict::Signaled => (format!("✖ signalled by {policy}"), theme.kill),
+        Verdict::WouldKill => (format!("⚠ would kill: {policy}"), theme.would_kill),
+        Verdict::WouldSignal => (format!("⚠ would signal: {policy}"), theme.would_kill),
+        Verdict::Spared => (format!("spared (protected) by {policy}"), theme.dim),
+    };
+    styled(text, style)
+}
+
 /// The stand-in child of a closed node that has children to show.
 fn placeholder(build: &Build, node: &Node) -> Vec<TreeItem<'static, String>> {
     if node.children.iter().any(|c| build.search.shows(c)) {
@@ -170,6 +185,10 @@ fn row(
         }
         Some(exit) => spans.push(styled(format!(" exit {}", exit.status), theme.dim)),
         None => {}
+    }
+    if let Some((verdict, policy)) = &node.verdict {
+        spans.push(styled(" ", theme.text));
+        spans.push(verdict_marker(*verdict, policy, theme));
     }
     if !p.arguments.is_empty() {
         let arguments = elide(&p.arguments, ARGS_WIDTH);

@@ -1,0 +1,93 @@
+//! The meaning of the compiled filters, written once: the probes evaluate them in the kernel
+//! and userspace evaluates them on recorded events (what-if), with these same functions.
+use crate::policy::{ArgFilter, CapabilityFilter, MAX_VALUES, NamespaceFilter, PidFilter, op};
+
+impl ArgFilter {
+    /// An integer comparison: Equal and Mask OR over the values, NotEqual ANDs the negations,
+    /// GT/LT compare with each value, InRange/NotInRange take [low, high] pairs (inclusive).
+    #[inline(always)]
+    pub fn matches_integer(&self, value: i64) -> bool {
+        let values = &self.values;
+        let count = self.count as usize;
+        let mut any = false;
+        if matches!(self.op, op::IN_RANGE | op::NOT_IN_RANGE) {
+            for pair in 0..MAX_VALUES / 2 {
+                if 2 * pair + 1 < count {
+                    any |= value >= values[2 * pair] && value <= values[2 * pair + 1];
+                }
+            }
+        } else {
+            for (i, v) in values.iter().enumerate() {
+                if i >= count {
+                    break;
+                }
+                any |= match self.op {
+                    op::EQUAL | op::NOT_EQUAL => value == *v,
+                    op::MASK => value & *v != 0,
+                    op::GREATER => value > *v,
+                    op::LESS => value < *v,
+                    _ => false,
+                };
+            }
+        }
+        match self.op {
+            op::NOT_EQUAL | op::NOT_IN_RANGE => !any,
+            _ => any,
+        }
+    }
+}
+
+/// `string_verdict`'s `prefix` when no stored string starts the string. (A plain integer, not
+/// an `Option`: the verifier rejects the uninitialised payload register an `Option` compare
+/// reads.)
+pub const NO_PREFIX: u32 = u32::MAX;
+
+/// A string filter's verdict from what the lookups found: the length of the longest stored
+/// prefix of the string (or [`NO_PREFIX`]), and whether some stored suffix ends it. Equal holds
+/// when the longest stored prefix is the whole string.
+#[inline(always)]
+pub fn string_verdict(operator: u32, prefix: u32, postfix: bool, len: u32) -> bool {
+    match operator {
+        op::EQUAL => prefix == len,
+        op::NOT_EQUAL => prefix != len,
+        op::PREFIX => prefix != NO_PREFIX,
+        op::NOT_PREFIX => prefix == NO_PREFIX,
+        op::POSTFIX => postfix,
+        op::NOT_POSTFIX => !postfix,
+        _ => false,
+    }
+}
+
+/// Whether one of the first `count` values is `wanted`.
+#[inline(always)]
+fn contains(values: &[u32; MAX_VALUES], count: u32, wanted: u32) -> bool {
+    for (i, v) in values.iter().enumerate() {
+        if (i as u32) < count && *v == wanted {
+            return true;
+        }
+    }
+    false
+}
+
+impl PidFilter {
+    /// `pid` is the one the filter's flags ask for (namespace pid, exec-time pid).
+    #[inline(always)]
+    pub fn matches(&self, pid: u32) -> bool {
+        contains(&self.values, self.count, pid) == (self.op == op::IN)
+    }
+}
+
+impl NamespaceFilter {
+    #[inline(always)]
+    pub fn matches(&self, inum: u32) -> bool {
+        contains(&self.values, self.count, inum) == (self.op == op::IN)
+    }
+}
+
+impl CapabilityFilter {
+    /// In: the set holds one of the capabilities; NotIn: it holds none of them.
+    #[inline(always)]
+    pub fn matches(&self, capabilities: u64) -> bool {
+        (capabilities & self.mask != 0) == (self.op == op::IN)
+    }
+}

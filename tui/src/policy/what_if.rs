@@ -1,0 +1,320 @@
+//! What-if: a policy evaluated on recorded events in user space, with the compiled selectors the
+//! probes evaluate and the filter semantics they share (`tetrascope_shared::policy_semantics`).
+//!
+//! A recorded policy event (`process_kprobe`) stands for one call of its hook: the selectors see
+//! its process and its arguments as the event carries them. FollowFD state is rebuilt from the
+//! recorded `fd_install` (fd and path) and `close` (fd) events. An `fd` argument, which events
+//! carry as its path, counts as followed once the process followed a file of that path: the
+//! duplicates the probes follow (`dup2` onto stdin for a shell's `< FILE`) are not in recordings.
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+use tetrascope_shared::{
+    NS_RECORD_SLOTS,
+    policy::{
+        ArgFilter, HookSpec, MATCH_LEN, SelectorSpec, action, arg_kind, hook_flags, op, pid_flags,
+    },
+    policy_semantics::{NO_PREFIX, string_verdict},
+};
+
+use super::{
+    compile::{CompiledHook, Compiler, StringEntry},
+    hit_event::Verdict,
+    model::{Mode, TracingPolicy},
+    resolve::{KernelFeatures, resolve},
+};
+use crate::event::{Event, EventBody, Namespaces, Process, args::field, strip_syscall_prefix};
+
+/// What the policy would have done with one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WhatIfMatch {
+    /// The hook's function name.
+    pub hook: String,
+    /// 1-based index of the matching selector (0: a hook without selectors).
+    pub selector: usize,
+    /// Whether the event would have been posted.
+    pub posted: bool,
+    /// What enforcement would have done (the policy's mode decides would-be or real).
+    pub verdict: Option<Verdict>,
+}
+
+pub struct WhatIf {
+    hooks: Vec<CompiledHook>,
+    /// Stored strings by (postfix?, filter id); postfix ones reversed.
+    strings: HashMap<(bool, u32), Vec<Vec<u8>>>,
+    mode: Mode,
+    /// Followed files by (pid, fd).
+    followed: HashMap<(u32, u64), String>,
+    /// Paths each process followed at some point.
+    followed_paths: HashSet<(u32, String)>,
+}
+
+impl WhatIf {
+    /// Compiles `policy` as the probes would (every syscall tracepoint assumed present); its
+    /// problems when it could not run anywhere.
+    pub fn new(policy: &TracingPolicy, mode: Mode) -> Result<Self, Vec<String>> {
+        let hooks = resolve(policy, &KernelFeatures::default());
+        let mut next_filter = 1;
+        let compiled = Compiler {
+            host_namespaces: &[0; NS_RECORD_SLOTS],
+            next_filter: &mut next_filter,
+        }
+        .compile(policy, &hooks)?;
+        let mut strings: HashMap<(bool, u32), Vec<Vec<u8>>> = HashMap::new();
+        for StringEntry {
+            postfix,
+            filter,
+            bytes,
+        } in compiled.strings
+        {
+            strings.entry((postfix, filter)).or_default().push(bytes);
+        }
+        Ok(WhatIf {
+            hooks: compiled.hooks,
+            strings,
+            mode,
+            followed: HashMap::new(),
+            followed_paths: HashSet::new(),
+        })
+    }
+
+    /// Evaluates one recorded event; None when no hook of the policy saw it or no selector matched.
+    pub fn evaluate(&mut self, event: &Event) -> Option<WhatIfMatch> {
+        let (function, args, ret) = match &event.body {
+            EventBody::ProcessKprobe(k) => (k.function_name.as_str(), &k.args, k.r#return.as_ref()),
+            EventBody::ProcessLsm(l) => (l.function_name.as_str(), &l.args, None),
+            _ => return None,
+        };
+        let process = event.process()?;
+        let pid = process.pid?;
+        let wanted = strip_syscall_prefix(function);
+        let hook = self
+            .hooks
+            .iter()
+            .find(|h| strip_syscall_prefix(&h.meta.function_name) == wanted)?;
+        let spec = hook.spec;
+        let values = Values::read(&spec, args, ret);
+        if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !self.fds_followed(&spec, &values, pid) {
+            return None;
+        }
+        let selectors = spec.selector_count as usize;
+        let chosen = (0..selectors)
+            .find(|&i| self.selector_matches(&spec, &spec.selectors[i], &values, process));
+        if selectors > 0 && chosen.is_none() {
+            return None;
+        }
+        let mut matched = WhatIfMatch {
+            hook: hook.meta.function_name.clone(),
+            selector: chosen.map_or(0, |i| i + 1),
+            posted: true,
+            verdict: None,
+        };
+        if let Some(index) = chosen {
+            self.run_actions(&spec.selectors[index], &values, pid, &mut matched);
+        }
+        Some(matched)
+    }
+
+    fn fds_followed(&self, spec: &HookSpec, values: &Values, pid: u32) -> bool {
+        (0..spec.arg_count as usize)
+            .filter(|&i| spec.arg_kind[i] == arg_kind::FD)
+            .all(|i| {
+                values
+                    .text(i)
+                    .is_some_and(|path| self.followed_paths.contains(&(pid, path.to_owned())))
+            })
+    }
+
+    fn selector_matches(
+        &self,
+        spec: &HookSpec,
+        selector: &SelectorSpec,
+        values: &Values,
+        process: &Process,
+    ) -> bool {
+        if selector.pid.op != op::NONE && !selector.pid.matches(pid_of(selector, process)) {
+            return false;
+        }
+        if selector.binary_op != op::NONE
+            && !self.string_matches(selector.binary_op, selector.binary_strings, &process.binary)
+        {
+            return false;
+        }
+        for filter in selector.args.iter().filter(|f| f.op != op::NONE) {
+            if !self.arg_matches(spec, filter, values) {
+                return false;
+            }
+        }
+        let returns = &selector.returns[0];
+        if returns.op != op::NONE && !values.ret.is_some_and(|r| returns.matches_integer(r)) {
+            return false;
+        }
+        for filter in selector.namespaces.iter().filter(|f| f.op != op::NONE) {
+            let inum = namespace_inum(process.ns.as_ref(), filter.slot as usize);
+            if !inum.is_some_and(|inum| filter.matches(inum)) {
+                return false;
+            }
+        }
+        // Recorded events carry capabilities by name only when Tetragon added them; a
+        // capability filter cannot be decided without them.
+        selector.capabilities.iter().all(|f| f.op == op::NONE)
+    }
+
+    fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
+        let arg = filter.arg as usize;
+        match spec.arg_kind.get(arg) {
+            Some(&(arg_kind::STRING | arg_kind::FD | arg_kind::FILE)) => values
+                .text(arg)
+                .is_some_and(|text| self.string_matches(filter.op, filter.strings, text)),
+            Some(_) => values
+                .number(arg)
+                .is_some_and(|value| filter.matches_integer(value)),
+            None => false,
+        }
+    }
+
+    /// The probes' string test on `text`: the longest stored prefix (of the first bytes they
+    /// compare) and the stored suffixes.
+    fn string_matches(&self, operator: u32, filter: u32, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let head = &bytes[..bytes.len().min(MATCH_LEN)];
+        let prefix = self
+            .strings
+            .get(&(false, filter))
+            .into_iter()
+            .flatten()
+            .filter(|stored| head.starts_with(stored))
+            .map(|stored| stored.len() as u32)
+            .max()
+            .unwrap_or(NO_PREFIX);
+        let postfix = self
+            .strings
+            .get(&(true, filter))
+            .into_iter()
+            .flatten()
+            .any(|reversed| bytes.iter().rev().take(reversed.len()).eq(reversed.iter()));
+        string_verdict(operator, prefix, postfix, bytes.len() as u32)
+    }
+
+    fn run_actions(
+        &mut self,
+        selector: &SelectorSpec,
+        values: &Values,
+        pid: u32,
+        out: &mut WhatIfMatch,
+    ) {
+        for act in &selector.actions {
+            match act.kind {
+                action::NO_POST => out.posted = false,
+                action::SIGKILL | action::SIGNAL => {
+                    let kill = act.kind == action::SIGKILL || act.signal == 9;
+                    out.verdict = Some(match (self.mode, kill) {
+                        (Mode::Enforce, true) => Verdict::Killed,
+                        (Mode::Enforce, false) => Verdict::Signaled,
+                        (Mode::Monitor, true) => Verdict::WouldKill,
+                        (Mode::Monitor, false) => Verdict::WouldSignal,
+                    });
+                }
+                action::FOLLOW_FD => {
+                    if let (Some(fd), Some(path)) = (
+                        values.number(act.arg_fd as usize),
+                        values.text(act.arg_name as usize),
+                    ) {
+                        self.followed.insert((pid, fd as u64), path.to_owned());
+                        self.followed_paths.insert((pid, path.to_owned()));
+                    }
+                }
+                action::UNFOLLOW_FD => {
+                    let fd = values.number(act.arg_fd as usize).unwrap_or(-1) as u64;
+                    if self.followed.remove(&(pid, fd)).is_none() {
+                        out.posted = false;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The pid a PID filter compares. Events carry host pids; a process in a container's init tree
+/// (Tetragon's `in_init_tree`) stands for namespace pid 1.
+fn pid_of(selector: &SelectorSpec, process: &Process) -> u32 {
+    let pid = process.pid.unwrap_or(0);
+    if selector.pid.flags & pid_flags::NAMESPACE_PID == 0 {
+        return pid;
+    }
+    let host_pid_namespace = process
+        .ns
+        .as_ref()
+        .and_then(|ns| ns.pid.as_ref())
+        .is_none_or(|ns| ns.is_host);
+    match process.in_init_tree {
+        Some(true) => 1,
+        _ if host_pid_namespace => pid,
+        _ => u32::MAX,
+    }
+}
+
+/// The inode number of a namespace slot (`ExecRecord::ns` order) from an event's `ns`.
+fn namespace_inum(ns: Option<&Namespaces>, slot: usize) -> Option<u32> {
+    let ns = ns?;
+    let namespace = match slot {
+        0 => &ns.uts,
+        1 => &ns.ipc,
+        2 => &ns.mnt,
+        3 => &ns.pid_for_children,
+        4 => &ns.net,
+        5 => &ns.time,
+        6 => &ns.time_for_children,
+        7 => &ns.cgroup,
+        8 => &ns.pid,
+        9 => &ns.user,
+        _ => return None,
+    };
+    namespace.as_ref().map(|n| n.inum)
+}
+
+/// A recorded event's arguments as the hook's argument list reads them.
+struct Values<'a> {
+    args: &'a [Value],
+    kinds: [u32; 5],
+    ret: Option<i64>,
+}
+
+impl<'a> Values<'a> {
+    fn read(spec: &HookSpec, args: &'a [Value], ret: Option<&Value>) -> Self {
+        Values {
+            args,
+            kinds: spec.arg_kind,
+            ret: ret.and_then(number_of),
+        }
+    }
+
+    fn number(&self, position: usize) -> Option<i64> {
+        self.args.get(position).and_then(number_of)
+    }
+
+    fn text(&self, position: usize) -> Option<&'a str> {
+        let member = match self.kinds.get(position)? {
+            &arg_kind::STRING => "string_arg",
+            _ => "file_arg",
+        };
+        let value = field(self.args, position, &[member])?;
+        match member {
+            "file_arg" => value.get("path")?.as_str(),
+            _ => value.as_str(),
+        }
+    }
+}
+
+/// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`), 64-bit
+/// ones written as strings.
+fn number_of(arg: &Value) -> Option<i64> {
+    ["int_arg", "uint_arg", "long_arg", "size_arg"]
+        .iter()
+        .find_map(|member| arg.get(*member))
+        .and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str()?.parse::<i128>().ok().map(|n| n as i64))
+        })
+}
