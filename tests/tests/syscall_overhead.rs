@@ -16,7 +16,7 @@ use tetrascope::{
     source::local::LocalSource,
 };
 
-const SPINS: u32 = 3_000_000;
+const SPINS: u32 = 10_000_000;
 const ROUNDS: usize = 9;
 const OPENS: u32 = 200_000;
 const STATS_SYSCTL: &str = "/proc/sys/kernel/bpf_stats_enabled";
@@ -137,13 +137,21 @@ fn per_run(before: (Duration, u64), after: (Duration, u64)) -> f64 {
     (after.0 - before.0).as_nanos() as f64 / (after.1 - before.1).max(1) as f64
 }
 
-/// With `kernel.bpf_stats_enabled` at 1 for the duration of `measure`.
-fn with_bpf_stats<T>(measure: impl FnOnce() -> T) -> T {
-    let before = std::fs::read_to_string(STATS_SYSCTL).unwrap_or_default();
-    std::fs::write(STATS_SYSCTL, "1").unwrap();
-    let result = measure();
-    let _ = std::fs::write(STATS_SYSCTL, before.trim());
-    result
+/// `kernel.bpf_stats_enabled` at 1 while it lives, then back as it was.
+struct BpfStats(String);
+
+impl BpfStats {
+    fn on() -> Self {
+        let before = std::fs::read_to_string(STATS_SYSCTL).unwrap_or_default();
+        std::fs::write(STATS_SYSCTL, "1").unwrap();
+        Self(before)
+    }
+}
+
+impl Drop for BpfStats {
+    fn drop(&mut self) {
+        let _ = std::fs::write(STATS_SYSCTL, self.0.trim());
+    }
 }
 
 #[test]
@@ -209,19 +217,19 @@ fn cost_of_counting_syscalls() {
             added(i)
         );
     }
-    let empty_inside = with_bpf_stats(|| {
+    let empty_inside = {
+        let _stats = BpfStats::on();
         let empty = EmptyProgram::attach();
         let before = empty.runs();
         getppid_cost();
         per_run(before, empty.runs())
-    });
+    };
     let counter_inside = runtime.block_on(async {
         let (source, _, _) = LocalSource::start("bench".into(), counter_only).unwrap();
-        with_bpf_stats(|| {
-            let before = source.syscall_counter_runs().unwrap();
-            getppid_cost();
-            per_run(before, source.syscall_counter_runs().unwrap())
-        })
+        let _stats = BpfStats::on();
+        let before = source.syscall_counter_runs().unwrap();
+        getppid_cost();
+        per_run(before, source.syscall_counter_runs().unwrap())
     });
     println!(
         "syscall counter: breakdown: syscall tracing path and BPF dispatch +{:.1} ns (the empty program), counting +{:.1} ns; bpf_stats run_time_ns/run_cnt: counter {:.1} ns, empty program {:.1} ns (the stats' clock reads), so the counting body ~{:.1} ns",
@@ -235,17 +243,21 @@ fn cost_of_counting_syscalls() {
 
 /// Opens and closes `path` `count` times in a child process (tetrascope leaves its own opens
 /// out), `rate` a second at most (0: as fast as it can), while `source` drains. Returns the
-/// child's time and the `fd_install` events received.
+/// time the child's loop took (as the child measured it) and the `fd_install` events received.
 async fn open_loop(
     source: &mut LocalSource,
     path: &CString,
     count: u32,
     rate: u32,
 ) -> (Duration, u64) {
-    let started = Instant::now();
-    // SAFETY: the child only makes async-signal-safe calls (open, close, clock_gettime, _exit).
+    let mut pipe = [0; 2];
+    // SAFETY: a valid array of two fds.
+    assert_eq!(unsafe { libc::pipe(pipe.as_mut_ptr()) }, 0);
+    // SAFETY: the child only makes async-signal-safe calls (open, close, clock_gettime, write,
+    // _exit).
     let child = unsafe { libc::fork() };
     if child == 0 {
+        let started = Instant::now();
         for i in 0..count {
             if rate > 0 {
                 let due = started + Duration::from_secs_f64(f64::from(i) / f64::from(rate));
@@ -256,21 +268,32 @@ async fn open_loop(
             // SAFETY: closing the fd just opened.
             unsafe { libc::close(fd) };
         }
-        // SAFETY: ends the child without running the parent's destructors.
-        unsafe { libc::_exit(0) };
+        let nanos = started.elapsed().as_nanos() as u64;
+        // SAFETY: eight bytes from a live u64 into the pipe; then the child ends without
+        // running the parent's destructors.
+        unsafe {
+            libc::write(pipe[1], (&raw const nanos).cast(), 8);
+            libc::_exit(0);
+        }
     }
     let mut received = 0;
     let mut events: Vec<Event> = Vec::new();
-    let mut elapsed = None;
-    while elapsed.is_none() {
+    loop {
         source.next_batch(&mut events).await.unwrap();
         received += opens_of(&events, child as u32);
         events.clear();
         let mut status = 0;
         // SAFETY: waiting for our own child.
         if unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == child {
-            elapsed = Some(started.elapsed());
+            break;
         }
+    }
+    let mut nanos = 0u64;
+    // SAFETY: reading the child's eight bytes into a u64, then closing our pipe.
+    unsafe {
+        libc::read(pipe[0], (&raw mut nanos).cast(), 8);
+        libc::close(pipe[0]);
+        libc::close(pipe[1]);
     }
     // What the ring still holds.
     let settle = Instant::now() + Duration::from_millis(200);
@@ -279,7 +302,24 @@ async fn open_loop(
         received += opens_of(&events, child as u32);
         events.clear();
     }
-    (elapsed.unwrap(), received)
+    (Duration::from_nanos(nanos), received)
+}
+
+/// Run time of every BPF program this process holds, from their fdinfo (kept while
+/// `bpf_stats_enabled` is 1).
+fn programs_run_time() -> Duration {
+    let fds = std::fs::read_dir("/proc/self/fdinfo").unwrap();
+    let nanos: u64 = fds
+        .filter_map(Result::ok)
+        .filter_map(|fd| std::fs::read_to_string(fd.path()).ok())
+        .filter(|info| info.contains("prog_tag:"))
+        .filter_map(|info| {
+            info.lines()
+                .find_map(|line| line.strip_prefix("run_time_ns:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum();
+    Duration::from_nanos(nanos)
 }
 
 fn opens_of(events: &[Event], pid: u32) -> u64 {
@@ -328,6 +368,15 @@ fn cost_and_rate_of_file_events() {
             OPENS / 4
         );
         source.set_file_tracking(true).unwrap();
+        let inside = {
+            let _stats = BpfStats::on();
+            let before = programs_run_time();
+            open_loop(&mut source, &path, OPENS / 4, 0).await;
+            (programs_run_time() - before).as_nanos() as f64 / f64::from(OPENS / 4)
+        };
+        println!(
+            "file events: {inside:.0} ns an open inside the file programs, entry and exit (bpf_stats run_time_ns)"
+        );
         let mut sustained = 0;
         for rate in [25_000, 50_000, 100_000, 150_000, 200_000, 300_000, 0] {
             let before = source.counters();

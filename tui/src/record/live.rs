@@ -54,6 +54,8 @@ impl LiveRecording {
         self.recorder
             .set_counter("kernel_lost", counters.kernel_lost);
         self.recorder.set_counter("undecodable", counters.malformed);
+        self.recorder
+            .set_counter("file_records_dropped", counters.file_records_dropped);
         for event in events {
             self.recorder.write(event)?;
         }

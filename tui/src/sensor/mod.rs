@@ -51,8 +51,8 @@ const POLICY_PROGRAMS: [&str; 6] = [
     "policy_dup_exit",
 ];
 
-/// The reader also drains on this interval: the probes wake it only once the ring is an eighth
-/// full, so that a quiet system still sees its events promptly.
+/// The reader also drains on this interval: the probes wake it only once 256 KiB wait, so that
+/// a quiet system still sees its events promptly.
 pub const DRAIN_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Records read in one batch at most (by size): a sixteenth of the ring, the backlog at which
