@@ -8,10 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{require_root, shared_dir};
+use common::require_root;
 use tetrascope::{
     event::{Event, EventBody},
-    policy::{self, model::Mode, store::PolicySource},
+    policy::{model::Mode, store::PolicySource},
     sensor::SensorOptions,
     source::local::LocalSource,
 };
@@ -41,13 +41,8 @@ fn cost_of_a_loaded_policy_that_does_not_match() {
     if !require_root() {
         return;
     }
-    let iris = policy::load_file(&shared_dir().join("policies/iris-read-file-sigkill.yaml"))
-        .unwrap()
-        .remove(0);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let iris = common::shared_policy("iris-read-file-sigkill.yaml");
+    let runtime = common::runtime();
     let (mut baseline, mut loaded, mut added) = (Vec::new(), Vec::new(), Vec::new());
     let mut toggles = Vec::new();
     for round in 0..ROUNDS {
@@ -102,13 +97,8 @@ fn time_from_the_read_to_the_kill() {
     }
     std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
     std::fs::write("/usr/irissys/mgr/iris.key", "KEY\n").unwrap();
-    let iris = policy::load_file(&shared_dir().join("policies/iris-read-file-sigkill.yaml"))
-        .unwrap()
-        .remove(0);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let iris = common::shared_policy("iris-read-file-sigkill.yaml");
+    let runtime = common::runtime();
     let mut latencies = Vec::new();
     runtime.block_on(async {
         let (mut source, _, _) =

@@ -4,7 +4,7 @@ mod common;
 
 use std::{os::unix::process::ExitStatusExt, process::Command};
 
-use common::{require_root, shared_dir};
+use common::require_root;
 use tetrascope::{
     policy::{
         self,
@@ -15,28 +15,15 @@ use tetrascope::{
     source::local::LocalSource,
 };
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn example(name: &str) -> policy::model::TracingPolicy {
-    policy::load_file(&shared_dir().join(name))
-        .unwrap()
-        .remove(0)
-}
-
 #[test]
 fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
     if !require_root() {
         return;
     }
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let (mut source, _, _) =
             LocalSource::start("store".into(), SensorOptions::default()).unwrap();
-        let iris = example("policies/iris-read-file-sigkill.yaml");
+        let iris = common::shared_policy("iris-read-file-sigkill.yaml");
         let entry = source
             .add_policy(iris.clone(), PolicySource::Api, Some(Mode::Enforce))
             .unwrap();
@@ -46,7 +33,7 @@ fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
         assert!(matches!(duplicate, Err(e) if e.contains("loaded already")));
         let uprobe = source
             .add_policy(
-                example("policies/tetragon-examples/uprobe.yaml"),
+                common::shared_policy("tetragon-examples/uprobe.yaml"),
                 PolicySource::Api,
                 None,
             )
@@ -89,7 +76,7 @@ fn thirty_two_policies_load_at_once_and_unload_cleanly() {
     if !require_root() {
         return;
     }
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let (mut source, _, _) =
             LocalSource::start("store".into(), SensorOptions::default()).unwrap();
         let template = policy::load_file(std::path::Path::new(concat!(

@@ -47,13 +47,6 @@ fn pin_to_last_cpu() {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// An empty raw tracepoint program on `sys_enter`, loaded straight through bpf(2): what any
 /// program there costs (the syscall tracing path and the BPF dispatch), the counter's reference.
 struct EmptyProgram {
@@ -161,7 +154,7 @@ fn cost_of_counting_syscalls() {
         return;
     }
     pin_to_last_cpu();
-    let runtime = runtime();
+    let runtime = common::runtime();
     let counter_only = SensorOptions {
         syscalls: true,
         files: false,
@@ -344,7 +337,7 @@ fn cost_and_rate_of_file_events() {
     let file = marker_dir("open-bench").join("target.txt");
     std::fs::write(&file, "x").unwrap();
     let path = CString::new(file.to_str().unwrap()).unwrap();
-    runtime().block_on(async {
+    common::runtime().block_on(async {
         let options = SensorOptions {
             syscalls: false,
             files: true,

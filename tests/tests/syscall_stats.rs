@@ -85,10 +85,7 @@ fn the_counter_switches_at_run_time() {
     if !require_root() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = common::runtime();
     runtime.block_on(async {
         let options = SensorOptions {
             syscalls: false,

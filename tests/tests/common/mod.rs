@@ -306,3 +306,19 @@ pub fn render(
         .unwrap();
     format!("{:?}", terminal.backend().buffer())
 }
+
+/// A single-threaded runtime for tests that start the live source in-process (its ring buffer
+/// registers with the runtime).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The first policy of a file under ../shared/policies.
+pub fn shared_policy(name: &str) -> tetrascope::policy::model::TracingPolicy {
+    tetrascope::policy::load_file(&shared_dir().join("policies").join(name))
+        .unwrap()
+        .remove(0)
+}
