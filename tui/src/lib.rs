@@ -2,6 +2,7 @@
 //!
 //! Every source (the local sensor, a recording) yields the same [`event::Event`] stream; the
 //! printers and the UI consume it.
+pub mod agent;
 pub mod cli;
 pub mod event;
 pub mod model;

@@ -1,0 +1,3 @@
+//! Tetragon's gRPC API: the agent that serves it and the client that reads it.
+pub mod convert;
+pub mod proto;
