@@ -1,3 +1,13 @@
-//! Tetragon's gRPC API: the agent that serves it and the client that reads it.
+//! Tetragon's gRPC API: the agent that serves it (`tetrascope agent`) and the client that
+//! reads it (`--agent ADDR`).
+pub mod address;
+pub mod client;
+mod control;
 pub mod convert;
+mod fanout;
+mod filter;
+mod policy_status;
 pub mod proto;
+pub mod serve;
+mod service;
+pub mod tls;

@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 
 use super::{
     filter_args::FilterArgs, live, node::node_name, policy_args::PolicyArgs,
-    sensor_args::SensorArgs,
+    remote_args::RemoteArgs, sensor_args::SensorArgs,
 };
 use crate::{
     event::{CompactEncoder, Event, EventFilter, encode_json},
@@ -18,9 +18,11 @@ use crate::{
     record::{OpenError, ReadItem, Recording},
     source::{
         file::JsonLines,
+        remote::{self, AgentLink, LinkState, RemoteSource},
         replay::{ReplayOptions, ReplaySource},
     },
 };
+use tokio::signal::unix::{SignalKind, signal};
 
 #[derive(Args, Debug)]
 pub struct GetEventsArgs {
@@ -54,6 +56,8 @@ pub struct GetEventsArgs {
     pub policies: PolicyArgs,
     #[command(flatten)]
     pub sensor: SensorArgs,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -101,7 +105,79 @@ fn run_inner(args: &GetEventsArgs) -> Result<ExitCode> {
             }
             input.finish()
         }
+        None if !args.remote.agents.is_empty() => print_remote(args, &filter, printer),
         None => print_live(args, &filter, printer),
+    }
+}
+
+/// Events of agents, filtered on the agents, until Ctrl-C or SIGTERM; connection changes go
+/// to stderr.
+fn print_remote(
+    args: &GetEventsArgs,
+    filter: &EventFilter,
+    mut printer: Printer,
+) -> Result<ExitCode> {
+    anyhow::ensure!(
+        args.record.is_none() && args.policies.policies.is_empty(),
+        "--record and --policy act on this host's probes; with --agent, record with `tetrascope agent` or load policies with `tetrascope policy add --agent`"
+    );
+    let f = &args.filters;
+    let request = remote::request_for(&f.processes, &f.pods, &f.namespaces, &f.event_types)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut source = RemoteSource::start(&args.remote.agents, args.remote.tls(), request);
+        let mut states: Vec<LinkState> = Vec::new();
+        let mut events = Vec::new();
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                changed = source.next_batch(&mut events) => {
+                    if changed? {
+                        report_links(source.links(), &mut states);
+                    }
+                }
+            }
+            for event in events.drain(..) {
+                if filter.matches(&event) {
+                    printer.print(&event)?;
+                }
+            }
+            printer.out.flush()?;
+        }
+        for link in source.links() {
+            eprintln!(
+                "tetrascope: {}: {} events, {} dropped by the agent for this client",
+                link.address, link.events, link.dropped
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// One stderr line per link whose state changed since the last call.
+fn report_links(links: &[AgentLink], seen: &mut Vec<LinkState>) {
+    seen.resize(links.len(), LinkState::Connecting);
+    for (link, last) in links.iter().zip(seen.iter_mut()) {
+        if link.state == *last {
+            continue;
+        }
+        match &link.state {
+            LinkState::Connecting => {}
+            LinkState::Connected => eprintln!("tetrascope: connected to {}", link.address),
+            LinkState::Down { reason, retry_at } => eprintln!(
+                "tetrascope: {}: {reason}; retrying in {:.1}s",
+                link.address,
+                retry_at
+                    .saturating_duration_since(std::time::Instant::now())
+                    .as_secs_f64()
+            ),
+        }
+        *last = link.state.clone();
     }
 }
 

@@ -1,11 +1,14 @@
 //! The command line: `tetrascope [COMMAND]`.
+mod agent;
 mod filter_args;
 mod getevents;
 mod live;
 mod node;
 mod policy;
 mod policy_args;
+mod policy_remote;
 mod record;
+mod remote_args;
 mod sensor_args;
 mod ui;
 
@@ -48,6 +51,9 @@ pub enum Command {
     Record(record::RecordArgs),
     /// Open a recording or a Tetragon export in the interactive UI (no root needed)
     Replay(ui::ReplayArgs),
+    /// Run headless and serve Tetragon's gRPC API (root): for `tetrascope --agent ADDR`,
+    /// `getevents --agent ADDR` and Tetragon's `tetra`
+    Agent(agent::AgentArgs),
     /// TracingPolicy tools
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
@@ -60,6 +66,7 @@ pub fn run() -> ExitCode {
         Some(Command::Record(args)) => record::run(args),
         Some(Command::Replay(args)) => ui::replay(&args),
         Some(Command::Policy(command)) => policy::run(command),
+        Some(Command::Agent(args)) => agent::run(args),
         None => ui::live(
             &cli.look,
             &cli.filters,

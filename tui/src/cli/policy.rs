@@ -4,6 +4,8 @@ use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Subcommand};
 
+use super::policy_remote::{self, Change};
+
 use crate::{
     event::CompactEncoder,
     policy::{
@@ -26,6 +28,18 @@ pub enum PolicyCommand {
     /// would have killed (evaluated in user space with the probes' selectors; no root needed)
     #[command(name = "what-if")]
     WhatIf(WhatIfArgs),
+    /// List an agent's policies with their state, mode and counters
+    List(policy_remote::ListArgs),
+    /// Add a policy to an agent (domain grpc)
+    Add(policy_remote::AddArgs),
+    /// Delete a policy from an agent
+    Delete(policy_remote::NameArgs),
+    /// Enable a policy of an agent
+    Enable(policy_remote::NameArgs),
+    /// Disable a policy of an agent (it stays listed)
+    Disable(policy_remote::NameArgs),
+    /// Switch a policy of an agent between enforce and monitor
+    Mode(policy_remote::ModeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -53,13 +67,25 @@ const UNSUPPORTED: u8 = 2;
 pub fn run(command: PolicyCommand) -> ExitCode {
     match command {
         PolicyCommand::Check(args) => check(args),
-        PolicyCommand::WhatIf(args) => match what_if(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("tetrascope: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        PolicyCommand::WhatIf(args) => report(what_if(&args)),
+        PolicyCommand::List(args) => report(policy_remote::list(&args)),
+        PolicyCommand::Add(args) => report(policy_remote::add(&args)),
+        PolicyCommand::Delete(args) => report(policy_remote::change(&args, Change::Delete)),
+        PolicyCommand::Enable(args) => report(policy_remote::change(&args, Change::Enable(true))),
+        PolicyCommand::Disable(args) => report(policy_remote::change(&args, Change::Enable(false))),
+        PolicyCommand::Mode(args) => {
+            report(policy_remote::change(&args.name, Change::Mode(args.mode)))
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tetrascope: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! Where events come from: the local probes, or a file of Tetragon JSON lines.
+//! Where events come from: the local probes, agents over gRPC, or a file of Tetragon JSON lines.
 pub mod file;
 pub mod local;
+pub mod remote;
 pub mod replay;

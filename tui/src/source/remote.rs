@@ -1,0 +1,287 @@
+//! Events from agents (tetrascope's or Tetragon's) over gRPC: one task per agent keeps a
+//! GetEvents stream open, reconnecting with backoff, and everything merges into one stream.
+//! The agents' policies are read and changed through the same connections.
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use anyhow::Result;
+use tokio::{sync::mpsc, task::JoinSet};
+
+use crate::{
+    agent::{
+        address::Address,
+        client::{Client, connect},
+        convert::from_proto,
+        proto,
+        tls::ClientTls,
+    },
+    event::{Event, EventBody, EventFilter, EventType},
+};
+
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const LAST_RETRY: Duration = Duration::from_secs(8);
+/// Events in flight from the streams to the consumer; a full queue holds the streams back and
+/// the agents count what their queues then drop.
+const QUEUE: usize = 8192;
+
+/// The connection to one agent, as the status bar shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LinkState {
+    Connecting,
+    Connected,
+    /// Retrying at `retry_at`.
+    Down {
+        reason: String,
+        retry_at: Instant,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct AgentLink {
+    pub address: Address,
+    pub state: LinkState,
+    /// The node name in its events (empty until the first one).
+    pub node_name: String,
+    pub events: u64,
+    /// Events the agent dropped for this client (reported in `rate_limit_info` events).
+    pub dropped: u64,
+    /// Messages that were not events we know.
+    pub undecodable: u64,
+    pub reconnects: u64,
+}
+
+enum Update {
+    Event(usize, Box<Event>),
+    State(usize, LinkState),
+    Undecodable(usize),
+}
+
+pub struct RemoteSource {
+    links: Vec<AgentLink>,
+    /// The current client of each agent, for policy calls (None while disconnected).
+    clients: Vec<Arc<Mutex<Option<Client>>>>,
+    updates: mpsc::Receiver<Update>,
+    _tasks: JoinSet<()>,
+}
+
+impl RemoteSource {
+    /// Starts following every agent; connections happen in the background.
+    pub fn start(
+        addresses: &[Address],
+        tls: Option<ClientTls>,
+        request: proto::GetEventsRequest,
+    ) -> Self {
+        let (sender, updates) = mpsc::channel(QUEUE);
+        let mut tasks = JoinSet::new();
+        let mut clients = Vec::new();
+        for (index, address) in addresses.iter().enumerate() {
+            let client = Arc::new(Mutex::new(None));
+            clients.push(client.clone());
+            let follower = Follower {
+                index,
+                address: address.clone(),
+                tls: tls.clone(),
+                request: request.clone(),
+                updates: sender.clone(),
+                client,
+            };
+            tasks.spawn(follower.run());
+        }
+        let links = addresses
+            .iter()
+            .map(|address| AgentLink {
+                address: address.clone(),
+                state: LinkState::Connecting,
+                node_name: String::new(),
+                events: 0,
+                dropped: 0,
+                undecodable: 0,
+                reconnects: 0,
+            })
+            .collect();
+        RemoteSource {
+            links,
+            clients,
+            updates,
+            _tasks: tasks,
+        }
+    }
+
+    /// Waits for news from the agents and appends the events that came with it. Returns
+    /// whether some link changed state.
+    pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> Result<bool> {
+        let Some(first) = self.updates.recv().await else {
+            anyhow::bail!("every agent link stopped");
+        };
+        let mut changed = self.apply(first, out);
+        while out.len() < 1024 {
+            match self.updates.try_recv() {
+                Ok(update) => changed |= self.apply(update, out),
+                Err(_) => break,
+            }
+        }
+        Ok(changed)
+    }
+
+    fn apply(&mut self, update: Update, out: &mut Vec<Event>) -> bool {
+        match update {
+            Update::Event(index, event) => {
+                let link = &mut self.links[index];
+                link.events += 1;
+                if link.node_name != event.node_name {
+                    link.node_name.clone_from(&event.node_name);
+                }
+                if let EventBody::RateLimitInfo(info) = &event.body {
+                    link.dropped += info.number_of_dropped_process_events;
+                }
+                out.push(*event);
+                false
+            }
+            Update::State(index, state) => {
+                let link = &mut self.links[index];
+                if state == LinkState::Connected && link.events > 0 {
+                    link.reconnects += 1;
+                }
+                link.state = state;
+                true
+            }
+            Update::Undecodable(index) => {
+                self.links[index].undecodable += 1;
+                false
+            }
+        }
+    }
+
+    pub fn links(&self) -> &[AgentLink] {
+        &self.links
+    }
+
+    /// The client of agent `index` while it is connected.
+    pub fn client(&self, index: usize) -> Option<Client> {
+        self.clients[index]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// The GetEvents request of the command-line filters: processed on the agents. Event types are
+/// sent by number, tetrascope's own among them (agents that do not know them send none).
+pub fn request_for(
+    processes: &[String],
+    pods: &[String],
+    namespaces: &[String],
+    types: &[EventType],
+) -> Result<proto::GetEventsRequest> {
+    // Compiled here first so that a bad pattern is refused before anything connects.
+    EventFilter::new(processes, pods, namespaces, types)?;
+    let event_set = types
+        .iter()
+        .map(|t| {
+            proto::EventType::from_str_name(t.name())
+                .map(|t| t as i32)
+                .ok_or_else(|| anyhow::anyhow!("no wire number for {}", t.name()))
+        })
+        .collect::<Result<_>>()?;
+    let filter = proto::Filter {
+        binary_regex: processes.to_vec(),
+        pod_regex: pods.to_vec(),
+        namespace: namespaces.to_vec(),
+        event_set,
+        ..proto::Filter::default()
+    };
+    let constrained = filter != proto::Filter::default();
+    Ok(proto::GetEventsRequest {
+        allow_list: if constrained {
+            vec![filter]
+        } else {
+            Vec::new()
+        },
+        ..proto::GetEventsRequest::default()
+    })
+}
+
+struct Follower {
+    index: usize,
+    address: Address,
+    tls: Option<ClientTls>,
+    request: proto::GetEventsRequest,
+    updates: mpsc::Sender<Update>,
+    client: Arc<Mutex<Option<Client>>>,
+}
+
+impl Follower {
+    async fn run(self) {
+        let mut retry = FIRST_RETRY;
+        loop {
+            if self
+                .updates
+                .send(Update::State(self.index, LinkState::Connecting))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let (reason, was_up) = self.stream().await;
+            self.set_client(None);
+            if was_up {
+                retry = FIRST_RETRY;
+            }
+            let down = LinkState::Down {
+                reason,
+                retry_at: Instant::now() + retry,
+            };
+            if self
+                .updates
+                .send(Update::State(self.index, down))
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(retry).await;
+            retry = (retry * 2).min(LAST_RETRY);
+        }
+    }
+
+    /// Connects and forwards events until the stream ends; returns why it ended and whether
+    /// it had been up.
+    async fn stream(&self) -> (String, bool) {
+        let mut client = match connect(&self.address, self.tls.as_ref()).await {
+            Ok(client) => client,
+            Err(e) => return (format!("{e:#}"), false),
+        };
+        let mut stream = match client.get_events(self.request.clone()).await {
+            Ok(response) => response.into_inner(),
+            Err(status) => return (status.message().to_owned(), false),
+        };
+        self.set_client(Some(client));
+        if self
+            .updates
+            .send(Update::State(self.index, LinkState::Connected))
+            .await
+            .is_err()
+        {
+            return (String::new(), true);
+        }
+        loop {
+            let update = match stream.message().await {
+                Ok(Some(message)) => match from_proto(&message) {
+                    Ok(event) => Update::Event(self.index, Box::new(event)),
+                    Err(_) => Update::Undecodable(self.index),
+                },
+                Ok(None) => return ("the agent ended the stream".into(), true),
+                Err(status) => return (status.message().to_owned(), true),
+            };
+            if self.updates.send(update).await.is_err() {
+                return (String::new(), true);
+            }
+        }
+    }
+
+    fn set_client(&self, client: Option<Client>) {
+        *self.client.lock().unwrap_or_else(|e| e.into_inner()) = client;
+    }
+}
