@@ -31,20 +31,20 @@ fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
 
         let duplicate = source.add_policy(iris.clone(), PolicySource::Api, None);
         assert!(matches!(duplicate, Err(e) if e.contains("loaded already")));
-        let uprobe = source
+        let rawtp = source
             .add_policy(
-                common::shared_policy("tetragon-examples/uprobe.yaml"),
+                common::shared_policy("tetragon-examples/rawtp.yaml"),
                 PolicySource::Api,
                 None,
             )
             .unwrap();
-        assert_eq!(uprobe.status, PolicyStatus::Unsupported);
+        assert_eq!(rawtp.status, PolicyStatus::Unsupported);
         assert!(
-            uprobe.problems[0].contains("uprobe"),
+            rawtp.problems[0].contains("raw tracepoints"),
             "{:?}",
-            uprobe.problems
+            rawtp.problems
         );
-        assert!(source.set_policy_mode("uprobe", Mode::Enforce).is_err());
+        assert!(source.set_policy_mode("rawtp", Mode::Enforce).is_err());
 
         std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
         std::fs::write("/usr/irissys/mgr/iris.key", "KEY\n").unwrap();
