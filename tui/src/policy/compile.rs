@@ -237,6 +237,7 @@ fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
             };
             let mut one = hook.clone();
             one.mechanisms = vec![mechanism.clone()];
+            one.meta.function_name = symbol.clone().unwrap_or_else(|| format!("{offset:#x}"));
             one.meta.event = HookEvent::Uprobe {
                 path: path.clone(),
                 symbol: symbol.clone().unwrap_or_default(),
