@@ -181,7 +181,7 @@ impl Compiler<'_> {
             let mut compiler = SelectorCompiler {
                 args: parts.args,
                 types: &types,
-                index_is_position: hook.kind == HookKind::Tracepoint,
+                index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
@@ -248,7 +248,7 @@ fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
         .collect()
 }
 
-/// The parts of a kprobe or LSM hook spec compilation reads.
+/// The parts of a hook spec compilation reads.
 struct HookParts<'a> {
     args: &'a [Arg],
     selectors: &'a [Selector],
@@ -376,8 +376,9 @@ struct SelectorCompiler<'a> {
     args: &'a [Arg],
     /// The type of each argument (a tracepoint's `auto` resolved from its field).
     types: &'a [ArgType],
-    /// matchArgs `index` is the position in `args` (tracepoints), not the argument's `index`.
-    index_is_position: bool,
+    /// matchArgs `index` may be the position in `args` (tracepoints), not only an argument's
+    /// `index`.
+    index_may_be_position: bool,
     is_return: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
@@ -518,7 +519,11 @@ impl SelectorCompiler<'_> {
     fn arg_filter(&mut self, filter: &ArgSelector) -> Result<ArgFilter, String> {
         let position = match filter.args.first() {
             Some(position) => *position,
-            None if self.index_is_position => filter.index,
+            // As validation reads it: the format field an arg reads, else the arg's position
+            // (Tetragon's tracepoint examples use positions).
+            None if self.index_may_be_position => {
+                self.position(filter.index).unwrap_or(filter.index)
+            }
             None => self
                 .position(filter.index)
                 .map_err(|e| format!("index: {e}"))?,
@@ -746,6 +751,61 @@ fn parse_integer(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{parse_str, tracepoint_format};
+
+    /// `raw_syscalls/sys_enter` with args [id, id as uint64] and one selector filtering `index`.
+    fn sys_enter_filtering(index: u32) -> CompiledPolicy {
+        let text = format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+        );
+        let policy = parse_str(&text, None).unwrap().remove(0);
+        let format = tracepoint_format::parse(
+            "ID: 443\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+             \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+             \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+             \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
+             \tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n",
+        )
+        .unwrap();
+        let hook = ResolvedHook {
+            kind: HookKind::Tracepoint,
+            index: 0,
+            name: "raw_syscalls/sys_enter".into(),
+            function_name: "raw_syscalls/sys_enter".into(),
+            at: Default::default(),
+            mechanisms: Ok(vec![Mechanism::Tracepoint {
+                subsystem: "raw_syscalls".into(),
+                event: "sys_enter".into(),
+                format,
+            }]),
+        };
+        let mut next_filter = 1;
+        Compiler {
+            host_namespaces: &[0; NS_RECORD_SLOTS],
+            next_filter: &mut next_filter,
+        }
+        .compile(&policy, &[hook])
+        .unwrap()
+    }
+
+    #[test]
+    fn tracepoint_filters_name_an_arg_by_field_index_or_position() {
+        let compiled = sys_enter_filtering(1);
+        let hook = &compiled.hooks[0];
+        assert_eq!(hook.spec.selectors[0].args[0].arg, 1, "by position");
+        assert_eq!(hook.spec.arg_kind[..2], [arg_kind::ULONG, arg_kind::LONG]);
+        assert_eq!(hook.record_fields.len(), 2);
+        assert_eq!(hook.record_fields[0].offset, 8);
+        assert_eq!(
+            hook.meta.event,
+            HookEvent::Tracepoint {
+                subsys: "raw_syscalls".into(),
+                event: "sys_enter".into()
+            }
+        );
+        let by_field = sys_enter_filtering(4);
+        assert_eq!(by_field.hooks[0].spec.selectors[0].args[0].arg, 0);
+    }
 
     #[test]
     fn integers_keep_their_64_bits() {
