@@ -111,13 +111,14 @@ spec:
 }
 
 #[test]
-fn a_sigkill_tracepoint_policy_kills_the_opener_only() {
+fn hooks_sharing_a_tracepoint_read_their_own_fields_and_one_kills() {
     if !require_root() {
         return;
     }
     let dir = marker_dir("tp-kill");
     fs::write(dir.join("x.tp-forbidden"), "no\n").unwrap();
     fs::write(dir.join("x.allowed"), "yes\n").unwrap();
+    fs::write(dir.join("x.tp-flags"), "flags\n").unwrap();
     let policy = r#"apiVersion: cilium.io/v1alpha1
 kind: TracingPolicy
 metadata:
@@ -141,6 +142,19 @@ spec:
         values: [".tp-forbidden"]
       matchActions:
       - action: Sigkill
+  # A second hook on the same tracepoint reads another field too: each field gets its slot.
+  - subsystem: syscalls
+    event: sys_enter_openat
+    args:
+    - index: 7
+      type: int
+    - index: 6
+      type: string
+    selectors:
+    - matchArgs:
+      - index: 1
+        operator: Postfix
+        values: [".tp-flags"]
 "#;
     let file = dir.join("tp-kill.yaml");
     fs::write(&file, policy).unwrap();
@@ -148,6 +162,15 @@ spec:
     capture.wait_stderr("policy tp-kill enabled (enforce)");
     let forbidden = run_in(&dir, "/usr/bin/cat", &["x.tp-forbidden"]);
     let allowed = run_in(&dir, "/usr/bin/cat", &["x.allowed"]);
+    // Python adds O_CLOEXEC (0x80000) to the O_NOFOLLOW (0x20000) asked for.
+    let flagged = run_in(
+        &dir,
+        "/usr/bin/python3",
+        &[
+            "-c",
+            "import os; os.open('x.tp-flags', os.O_RDONLY | os.O_NOFOLLOW)",
+        ],
+    );
     let (events, _) = capture.stop();
 
     assert_eq!(
@@ -157,8 +180,15 @@ spec:
     );
     assert!(forbidden.stdout.is_empty());
     assert!(allowed.status.success(), "{allowed:?}");
+    assert!(flagged.status.success(), "{flagged:?}");
     let hits = tracepoints(&events, "syscalls", "sys_enter_openat");
-    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    let (flags, hits): (Vec<_>, Vec<_>) = hits
+        .into_iter()
+        .partition(|h| h["args"][1]["string_arg"] == "x.tp-flags");
+    assert_eq!(flags.len(), 1, "the second hook's hit: {flags:#?}");
+    assert_eq!(flags[0]["args"][0]["int_arg"], 0x20000 | 0x80000);
+    assert_eq!(flags[0]["action"], "KPROBE_ACTION_POST");
     assert_eq!(hits[0]["args"][0]["string_arg"], "x.tp-forbidden");
     assert_eq!(hits[0]["args"][1]["int_arg"], -100, "AT_FDCWD");
     assert_eq!(hits[0]["action"], "KPROBE_ACTION_SIGKILL");
