@@ -41,6 +41,10 @@ pub mod site {
     pub const SYSCALL_EXIT: u32 = 2;
     /// The exit of the open family: a new fd and its file, as `fd_install` would see them.
     pub const FD_INSTALL: u32 = 3;
+    /// Any tracepoint, by its `common_type` id (`TracepointSite`).
+    pub const TRACEPOINT: u32 = 4;
+    /// A uprobe, by the attach cookie of its attachment (`UPROBE_SITES` slot).
+    pub const UPROBE: u32 = 5;
 }
 
 pub const fn site_key(kind: u32, syscall: u32) -> u64 {
@@ -64,6 +68,47 @@ pub mod arg_kind {
     pub const CHAR_BUF: u32 = 7;
     /// `fd_install`'s file: the path of the fd just installed, from the fd table.
     pub const FILE: u32 = 8;
+    /// A NUL-terminated kernel string at the raw value's address (a tracepoint record's
+    /// `char[]` or `__data_loc char[]` field).
+    pub const KERNEL_STRING: u32 = 9;
+}
+
+/// Uprobe attachments at once (`UPROBE_SITES` slots).
+pub const MAX_UPROBES: u32 = 256;
+/// Tracepoints with hooks at once.
+pub const MAX_TRACEPOINTS: u32 = 256;
+/// Record fields one tracepoint's hooks read, together.
+pub const TRACEPOINT_FIELDS: usize = 8;
+
+/// How the tracepoint site reads a record field into its call's raw slot.
+pub mod field_kind {
+    pub const NONE: u32 = 0;
+    /// An integer of `size` bytes, sign-extended.
+    pub const SIGNED: u32 = 1;
+    pub const UNSIGNED: u32 = 2;
+    /// The field's own address in the record (a `char[N]` array).
+    pub const ADDRESS: u32 = 3;
+    /// A `__data_loc` field: the address of the data it points to in the record.
+    pub const DATA_LOC: u32 = 4;
+}
+
+/// One record field of a tracepoint, from its tracefs format.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TracepointField {
+    pub offset: u16,
+    pub size: u16,
+    pub kind: u32,
+}
+
+/// A tracepoint's hooks and the fields they read: field `i` goes into the call's raw slot `i`,
+/// which the hooks' `arg_index` names.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TracepointSite {
+    pub hooks: HookList,
+    pub field_count: u32,
+    pub fields: [TracepointField; TRACEPOINT_FIELDS],
 }
 
 /// `HookSpec::flags`
@@ -233,7 +278,8 @@ pub struct HookSpec {
     pub arg_count: u32,
     pub selector_count: u32,
     pub arg_kind: [u32; MAX_HOOK_ARGS],
-    /// Raw argument each hook argument reads (syscall argument number).
+    /// Raw argument each hook argument reads (syscall argument number, tracepoint field slot,
+    /// uprobe register).
     pub arg_index: [u32; MAX_HOOK_ARGS],
     pub selectors: [SelectorSpec; MAX_SELECTORS],
 }
@@ -319,7 +365,7 @@ pub struct HitRecord {
     pub selector: u32,
     pub outcome: u32,
     pub signal: u32,
-    /// Syscall number of the site.
+    /// Syscall number of the site (the tracepoint id or uprobe slot at those sites).
     pub syscall: u32,
     pub ret: i64,
     /// Integer value of each argument (the fd for fd arguments, the address for buffers).
@@ -341,4 +387,5 @@ mod pod {
     unsafe impl aya::Pod for FdKey {}
     unsafe impl aya::Pod for ProcessInfo {}
     unsafe impl aya::Pod for PendingCall {}
+    unsafe impl aya::Pod for TracepointSite {}
 }

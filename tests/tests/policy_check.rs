@@ -78,3 +78,29 @@ fn broken_policies_fail_with_file_line_and_field() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("wrong-operator.yaml:16:19: spec.kprobes[0].selectors[0].matchArgs[0].operator: unknown operator \"Prefixx\""), "{out}");
 }
+
+#[test]
+fn tracepoint_and_uprobe_hooks_name_their_mechanism_or_why_not() {
+    let examples = shared_dir().join("policies/tetragon-examples");
+    let path = |name: &str| examples.join(name).display().to_string();
+    let (code, out) = check(&[path("raw_syscalls.yaml"), path("uprobe.yaml")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "spec.tracepoints[0] raw_syscalls/sys_enter: tracepoint raw_syscalls/sys_enter"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("uprobe /bin/bash:readline (file offset 0x"),
+        "{out}"
+    );
+    assert!(
+        out.contains("uprobe /bin/bash:main (file offset 0x"),
+        "{out}"
+    );
+    let (code, out) = check(&[path("rawtp.yaml"), path("list-syscalls-tracepoint.yaml")]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("raw tracepoints (raw: true"), "{out}");
+    assert!(out.contains("matchArgs[0].operator: InMap"), "{out}");
+}

@@ -31,20 +31,20 @@ fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
 
         let duplicate = source.add_policy(iris.clone(), PolicySource::Api, None);
         assert!(matches!(duplicate, Err(e) if e.contains("loaded already")));
-        let uprobe = source
+        let rawtp = source
             .add_policy(
-                common::shared_policy("tetragon-examples/uprobe.yaml"),
+                common::shared_policy("tetragon-examples/rawtp.yaml"),
                 PolicySource::Api,
                 None,
             )
             .unwrap();
-        assert_eq!(uprobe.status, PolicyStatus::Unsupported);
+        assert_eq!(rawtp.status, PolicyStatus::Unsupported);
         assert!(
-            uprobe.problems[0].contains("uprobe"),
+            rawtp.problems[0].contains("raw tracepoints"),
             "{:?}",
-            uprobe.problems
+            rawtp.problems
         );
-        assert!(source.set_policy_mode("uprobe", Mode::Enforce).is_err());
+        assert!(source.set_policy_mode("rawtp", Mode::Enforce).is_err());
 
         std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
         std::fs::write("/usr/irissys/mgr/iris.key", "KEY\n").unwrap();
@@ -103,6 +103,60 @@ fn thirty_two_policies_load_at_once_and_unload_cleanly() {
                 source.remove_policy(&format!("copy-{i}")).unwrap();
             }
             assert!(source.policies().entries().is_empty());
+        }
+    });
+}
+
+/// A Sigkill policy hooking a copy of bash (uprobes and matchBinaries see that copy only).
+fn kill_policy(name: &str, spec: &str) -> policy::model::TracingPolicy {
+    let text = format!(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
+    );
+    policy::parse_str(&text, None).unwrap().remove(0)
+}
+
+#[test]
+fn tracepoint_and_uprobe_hooks_detach_with_their_policy() {
+    if !require_root() {
+        return;
+    }
+    let dir = common::marker_dir("store-detach");
+    let bash = dir.join("bash-copy");
+    std::fs::copy("/bin/bash", &bash).unwrap();
+    let bash = bash.display().to_string();
+    let actions = "      matchActions:\n      - action: Sigkill\n";
+    let uprobe = kill_policy(
+        "uprobe-main",
+        &format!(
+            "  uprobes:\n  - path: \"{bash}\"\n    symbols: [main]\n    selectors:\n    - matchPIDs:\n      - operator: NotIn\n        values: [1]\n{actions}"
+        ),
+    );
+    let tracepoint = kill_policy(
+        "tp-exit",
+        &format!(
+            "  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{bash}\"]\n{actions}"
+        ),
+    );
+    let run = || Command::new(&bash).args(["-c", "exit 0"]).status().unwrap();
+    common::runtime().block_on(async {
+        let (mut source, _, _) =
+            LocalSource::start("store".into(), SensorOptions::default()).unwrap();
+        for round in 0..2 {
+            for policy in [&uprobe, &tracepoint] {
+                let entry = source
+                    .add_policy(policy.clone(), PolicySource::Api, Some(Mode::Enforce))
+                    .unwrap();
+                assert_eq!(entry.status, PolicyStatus::Enabled, "{:?}", entry.problems);
+            }
+            assert_eq!(run().signal(), Some(libc::SIGKILL), "round {round}: both");
+            source.remove_policy("uprobe-main").unwrap();
+            assert_eq!(
+                run().signal(),
+                Some(libc::SIGKILL),
+                "round {round}: tracepoint"
+            );
+            source.remove_policy("tp-exit").unwrap();
+            assert!(run().success(), "round {round}: both detached");
         }
     });
 }

@@ -95,7 +95,7 @@ fn every_state_a_policy_can_be_in() {
     for (file, mode) in [
         ("iris-read-file-sigkill.yaml", Mode::Enforce),
         ("tetragon-examples/write.yaml", Mode::Monitor),
-        ("tetragon-examples/uprobe.yaml", Mode::Monitor),
+        ("tetragon-examples/rawtp.yaml", Mode::Monitor),
     ] {
         let policy = policy::load_file(&shared.join(file)).unwrap().remove(0);
         store

@@ -4,7 +4,7 @@ use core::ffi::c_void;
 
 use aya_ebpf::helpers::{
     bpf_get_current_pid_tgid, bpf_get_current_task, bpf_get_smp_processor_id,
-    bpf_ktime_get_boot_ns, bpf_probe_read_user_str_bytes,
+    bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str_bytes, bpf_probe_read_user_str_bytes,
     generated::{bpf_loop, bpf_probe_read_kernel, bpf_send_signal},
 };
 use tetrascope_shared::{
@@ -217,8 +217,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         _ => raw,
     };
     let used = eval.strings_used as usize;
-    if !matches!(kind, arg_kind::STRING | arg_kind::FD | arg_kind::FILE) || used >= MAX_STRING_ARGS
-    {
+    if !is_string(kind) || used >= MAX_STRING_ARGS {
         return true;
     }
     let slot = unsafe { (&raw mut hit.strings as *mut StringArg).add(used & 1) };
@@ -226,6 +225,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     let task = eval.task as usize;
     let read = match kind {
         arg_kind::STRING => read_user_string(raw, slot),
+        arg_kind::KERNEL_STRING => read_kernel_string(raw, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
     };
@@ -245,6 +245,27 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     hit.string_slot[i] = used as u32;
     eval.strings_used = used as u32 + 1;
     true
+}
+
+/// Kinds read as a string (or path) into one of the hit's string slots.
+#[inline(always)]
+fn is_string(kind: u32) -> bool {
+    matches!(
+        kind,
+        arg_kind::STRING | arg_kind::FD | arg_kind::FILE | arg_kind::KERNEL_STRING
+    )
+}
+
+#[inline(always)]
+fn read_kernel_string(address: u64, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = 0;
+    let read = unsafe {
+        bpf_probe_read_kernel_str_bytes(address as *const u8, &mut slot.bytes[..STRING_AREA])
+    };
+    slot.len = read.map_or(0, |s| s.len() as u32);
+    read.is_ok()
 }
 
 #[inline(always)]
@@ -397,7 +418,7 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
         return false;
     }
     match spec.arg_kind[arg] {
-        arg_kind::STRING | arg_kind::FD | arg_kind::FILE => {
+        kind if is_string(kind) => {
             let slot = hit.string_slot[arg];
             if slot == u32::MAX {
                 return false;

@@ -1,11 +1,14 @@
 //! TracingPolicy hooks: the maps userspace compiles policies into, and the programs that
-//! evaluate them at syscall entries and exits (the kernels we test on have no kprobes).
+//! evaluate them at syscall entries and exits (the kernels we test on have no kprobes), at any
+//! tracepoint and at uprobes.
 mod duplicates;
 mod evaluate;
 mod following;
 mod process;
 mod sites;
 mod strings;
+mod tracepoints;
+mod uprobes;
 
 use aya_ebpf::{
     macros::map,
@@ -13,7 +16,8 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::{
     FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES, MAX_SYSCALLS,
-    PendingCall, PolicyState, ProcessInfo, StringArg, StringMatch, counter,
+    MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyState, ProcessInfo, StringArg, StringMatch,
+    TracepointSite, counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -29,6 +33,15 @@ pub static EXIT_HOOKS: Array<HookList> = Array::with_max_entries(MAX_SYSCALLS, 0
 /// Hook ids at the open family's exit (`fd_install`), in slot 0.
 #[map]
 pub static OPEN_HOOKS: Array<HookList> = Array::with_max_entries(1, 0);
+
+/// Hooks and record fields of each tracepoint with hooks, by its `common_type` id.
+#[map]
+pub static TRACEPOINT_SITES: HashMap<u32, TracepointSite> =
+    HashMap::with_max_entries(MAX_TRACEPOINTS, 0);
+
+/// Hook ids of each uprobe attachment, by the attachment's cookie.
+#[map]
+pub static UPROBE_SITES: Array<HookList> = Array::with_max_entries(MAX_UPROBES, 0);
 
 /// Enabled and mode, by policy slot: switching needs no reload.
 #[map]

@@ -10,7 +10,7 @@ use aya_ebpf::{
 use tetrascope_shared::policy::{HOOKS_PER_SITE, HookList, PendingCall, site};
 
 use super::{
-    ENTER_HOOKS, EVAL, EXIT_HOOKS, OPEN_HOOKS, PENDING,
+    ENTER_HOOKS, EVAL, EXIT_HOOKS, OPEN_HOOKS, PENDING, TRACEPOINT_SITES, UPROBE_SITES,
     evaluate::{Call, evaluate},
 };
 
@@ -85,9 +85,10 @@ pub fn policy_open_exit(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// Evaluates the hooks listed under the syscall `index` of a site (`site::*`) on `call`.
+/// Evaluates the hooks listed under `index` (a syscall number, tracepoint id or uprobe slot) of
+/// a site kind (`site::*`) on `call`.
 #[inline(always)]
-fn run(site: u32, index: u32, call: Call) {
+pub(super) fn run(site: u32, index: u32, call: Call) {
     let Some(hooks) = site_hooks(site, index) else {
         return;
     };
@@ -111,6 +112,8 @@ fn site_hooks(site: u32, index: u32) -> Option<&'static HookList> {
     match site {
         site::SYSCALL_ENTER => ENTER_HOOKS.get(index),
         site::SYSCALL_EXIT => EXIT_HOOKS.get(index),
+        site::TRACEPOINT => unsafe { TRACEPOINT_SITES.get(&index) }.map(|site| &site.hooks),
+        site::UPROBE => UPROBE_SITES.get(index),
         _ => OPEN_HOOKS.get(index),
     }
 }

@@ -5,7 +5,8 @@ use tetrascope_shared::{
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_VALUES, NamespaceFilter,
-        POSTFIX_LEN, PidFilter, SelectorSpec, action, arg_kind, hook_flags, op, pid_flags,
+        POSTFIX_LEN, PidFilter, SelectorSpec, TracepointField, action, arg_kind, hook_flags, op,
+        pid_flags,
     },
 };
 
@@ -16,12 +17,31 @@ use super::{
     },
     names,
     resolve::{HookKind, Mechanism, ResolvedHook},
+    tracepoint_arg,
 };
+
+/// The Tetragon event a hook's hits become, and what it names.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum HookEvent {
+    /// `process_kprobe` (kprobes and LSM hooks, served by syscall tracepoints here).
+    #[default]
+    Kprobe,
+    Tracepoint {
+        subsys: String,
+        event: String,
+    },
+    Uprobe {
+        path: String,
+        symbol: String,
+        offset: u64,
+    },
+}
 
 /// What an event of a hook needs that the kernel record does not carry.
 #[derive(Clone, Debug, Default)]
 pub struct HookMeta {
     pub policy_name: String,
+    pub event: HookEvent,
     pub function_name: String,
     pub message: String,
     pub tags: Vec<String>,
@@ -37,6 +57,8 @@ pub struct CompiledHook {
     /// Where it is listed.
     pub mechanisms: Vec<Mechanism>,
     pub meta: HookMeta,
+    /// A tracepoint hook's record field of each argument (the load gives each its slot).
+    pub record_fields: Vec<TracepointField>,
 }
 
 /// A selector string: under `filter`, the bytes compared (reversed for postfix).
@@ -85,6 +107,9 @@ impl Compiler<'_> {
                 }
             };
             match self.hook(policy, hook, mechanisms, follows, &mut out.strings) {
+                Ok(compiled) if hook.kind == HookKind::Uprobe => {
+                    out.hooks.extend(per_uprobe(compiled));
+                }
                 Ok(compiled) => out.hooks.push(compiled),
                 Err(error) => errors.push(format!("{}.{error}", hook.field())),
             }
@@ -115,10 +140,30 @@ impl Compiler<'_> {
             return Err(format!("args: at most {MAX_HOOK_ARGS} arguments"));
         }
         spec.arg_count = parts.args.len() as u32;
+        let format = mechanisms.iter().find_map(|m| match m {
+            Mechanism::Tracepoint { format, .. } => Some(format),
+            _ => None,
+        });
+        let mut arg_types = Vec::new();
+        let mut record_fields = Vec::new();
         for (position, arg) in parts.args.iter().enumerate() {
-            spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
-                .map_err(|reason| format!("args[{position}].type: {reason}"))?;
-            spec.arg_index[position] = arg.index;
+            let ty = match format {
+                Some(format) => {
+                    let read = tracepoint_arg::read(arg, format)
+                        .map_err(|reason| format!("args[{position}].{reason}"))?;
+                    spec.arg_kind[position] = read.kind;
+                    spec.arg_index[position] = position as u32;
+                    record_fields.push(read.field);
+                    read.ty
+                }
+                None => {
+                    spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
+                        .map_err(|reason| format!("args[{position}].type: {reason}"))?;
+                    spec.arg_index[position] = arg.index;
+                    arg.ty
+                }
+            };
+            arg_types.push((ty, arg.label.clone()));
         }
         // The probes turn such a hook away early for processes that follow no fd at all.
         if follows && spec.arg_kind.contains(&arg_kind::FD) {
@@ -131,9 +176,12 @@ impl Compiler<'_> {
             return Err(format!("selectors: at most {MAX_SELECTORS}"));
         }
         spec.selector_count = parts.selectors.len() as u32;
+        let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
         for (index, selector) in parts.selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
                 args: parts.args,
+                types: &types,
+                index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
@@ -152,22 +200,55 @@ impl Compiler<'_> {
             mechanisms: mechanisms.to_vec(),
             meta: HookMeta {
                 policy_name: policy.name.clone(),
+                event: match mechanisms.first() {
+                    Some(Mechanism::Tracepoint {
+                        subsystem, event, ..
+                    }) => HookEvent::Tracepoint {
+                        subsys: subsystem.clone(),
+                        event: event.clone(),
+                    },
+                    _ => HookEvent::Kprobe,
+                },
                 function_name: hook.function_name.clone(),
                 message: parts.message.unwrap_or_default().to_owned(),
                 tags: parts.tags.to_vec(),
-                args: parts
-                    .args
-                    .iter()
-                    .map(|arg| (arg.ty, arg.label.clone()))
-                    .collect(),
+                args: arg_types,
                 return_type: is_return
                     .then(|| parts.return_arg.map_or(ArgType::Long, |arg| arg.ty)),
             },
+            record_fields,
         })
     }
 }
 
-/// The parts of a kprobe or LSM hook spec compilation reads.
+/// A uprobe hook as one compiled hook per place it is attached, so that each hit names its
+/// symbol and offset.
+fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
+    hook.mechanisms
+        .iter()
+        .filter_map(|mechanism| {
+            let Mechanism::Uprobe {
+                path,
+                symbol,
+                offset,
+            } = mechanism
+            else {
+                return None;
+            };
+            let mut one = hook.clone();
+            one.mechanisms = vec![mechanism.clone()];
+            one.meta.function_name = symbol.clone().unwrap_or_else(|| format!("{offset:#x}"));
+            one.meta.event = HookEvent::Uprobe {
+                path: path.clone(),
+                symbol: symbol.clone().unwrap_or_default(),
+                offset: *offset,
+            };
+            Some(one)
+        })
+        .collect()
+}
+
+/// The parts of a hook spec compilation reads.
 struct HookParts<'a> {
     args: &'a [Arg],
     selectors: &'a [Selector],
@@ -180,6 +261,26 @@ impl<'a> HookParts<'a> {
     fn of(policy: &'a TracingPolicy, hook: &ResolvedHook) -> Self {
         let spec = &policy.spec;
         match hook.kind {
+            HookKind::Tracepoint => {
+                let tracepoint = &spec.tracepoints[hook.index];
+                HookParts {
+                    args: &tracepoint.args,
+                    selectors: &tracepoint.selectors,
+                    message: tracepoint.message.as_deref(),
+                    tags: &tracepoint.tags,
+                    return_arg: None,
+                }
+            }
+            HookKind::Uprobe => {
+                let uprobe = &spec.uprobes[hook.index];
+                HookParts {
+                    args: &uprobe.args,
+                    selectors: &uprobe.selectors,
+                    message: uprobe.message.as_deref(),
+                    tags: &uprobe.tags,
+                    return_arg: None,
+                }
+            }
             HookKind::LsmHook => {
                 let lsm = &spec.lsmhooks[hook.index];
                 HookParts {
@@ -239,8 +340,8 @@ fn only_maintains_follows(selectors: &[Selector]) -> bool {
         })
 }
 
-/// How the probe reads an argument of type `ty` at a syscall site, or at the open site
-/// (where every argument is the new fd: as a number, or as its file).
+/// How the probe reads an argument of type `ty` at a syscall site or a uprobe (user values), or
+/// at the open site (where every argument is the new fd: as a number, or as its file).
 fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
     use ArgType::*;
     Ok(match ty {
@@ -263,12 +364,21 @@ fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
                 "{ty:?} is a kernel object: a syscall's arguments are user values (use fd)"
             ));
         }
-        other => return Err(format!("{other:?} is not captured at syscall tracepoints")),
+        other => {
+            return Err(format!(
+                "{other:?} is not captured from syscall arguments or registers"
+            ));
+        }
     })
 }
 
 struct SelectorCompiler<'a> {
     args: &'a [Arg],
+    /// The type of each argument (a tracepoint's `auto` resolved from its field).
+    types: &'a [ArgType],
+    /// matchArgs `index` may be the position in `args` (tracepoints), not only an argument's
+    /// `index`.
+    index_may_be_position: bool,
     is_return: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
@@ -409,16 +519,21 @@ impl SelectorCompiler<'_> {
     fn arg_filter(&mut self, filter: &ArgSelector) -> Result<ArgFilter, String> {
         let position = match filter.args.first() {
             Some(position) => *position,
+            // As validation reads it: the format field an arg reads, else the arg's position
+            // (Tetragon's tracepoint examples use positions).
+            None if self.index_may_be_position => {
+                self.position(filter.index).unwrap_or(filter.index)
+            }
             None => self
                 .position(filter.index)
                 .map_err(|e| format!("index: {e}"))?,
         };
-        let arg = self
-            .args
+        let ty = *self
+            .types
             .get(position as usize)
             .ok_or_else(|| format!("args: position {position} is past the hook's args"))?;
         let is_string = matches!(
-            arg.ty,
+            ty,
             ArgType::String
                 | ArgType::Filename
                 | ArgType::DataLoc
@@ -636,6 +751,61 @@ fn parse_integer(text: &str) -> Result<i64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::policy::{parse_str, tracepoint_format};
+
+    /// `raw_syscalls/sys_enter` with args [id, id as uint64] and one selector filtering `index`.
+    fn sys_enter_filtering(index: u32) -> CompiledPolicy {
+        let text = format!(
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+        );
+        let policy = parse_str(&text, None).unwrap().remove(0);
+        let format = tracepoint_format::parse(
+            "ID: 443\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+             \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+             \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+             \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\
+             \tfield:long id;\toffset:8;\tsize:8;\tsigned:1;\n",
+        )
+        .unwrap();
+        let hook = ResolvedHook {
+            kind: HookKind::Tracepoint,
+            index: 0,
+            name: "raw_syscalls/sys_enter".into(),
+            function_name: "raw_syscalls/sys_enter".into(),
+            at: Default::default(),
+            mechanisms: Ok(vec![Mechanism::Tracepoint {
+                subsystem: "raw_syscalls".into(),
+                event: "sys_enter".into(),
+                format,
+            }]),
+        };
+        let mut next_filter = 1;
+        Compiler {
+            host_namespaces: &[0; NS_RECORD_SLOTS],
+            next_filter: &mut next_filter,
+        }
+        .compile(&policy, &[hook])
+        .unwrap()
+    }
+
+    #[test]
+    fn tracepoint_filters_name_an_arg_by_field_index_or_position() {
+        let compiled = sys_enter_filtering(1);
+        let hook = &compiled.hooks[0];
+        assert_eq!(hook.spec.selectors[0].args[0].arg, 1, "by position");
+        assert_eq!(hook.spec.arg_kind[..2], [arg_kind::ULONG, arg_kind::LONG]);
+        assert_eq!(hook.record_fields.len(), 2);
+        assert_eq!(hook.record_fields[0].offset, 8);
+        assert_eq!(
+            hook.meta.event,
+            HookEvent::Tracepoint {
+                subsys: "raw_syscalls".into(),
+                event: "sys_enter".into()
+            }
+        );
+        let by_field = sys_enter_filtering(4);
+        assert_eq!(by_field.hooks[0].spec.selectors[0].args[0].arg, 0);
+    }
 
     #[test]
     fn integers_keep_their_64_bits() {

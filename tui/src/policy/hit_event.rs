@@ -1,11 +1,18 @@
-//! A policy hit as a Tetragon `process_kprobe` event (Tetragon reports LSM hooks on kernels
-//! with BPF LSM as `process_lsm`; ours are served by kprobe-equivalent tracepoints).
+//! A policy hit as a Tetragon event: `process_kprobe` for kprobe and LSM hooks (Tetragon
+//! reports LSM hooks on kernels with BPF LSM as `process_lsm`; ours are served by
+//! kprobe-equivalent tracepoints), `process_tracepoint` and `process_uprobe` for those hooks.
 use serde_json::{Map, Value, json};
 use tetrascope_shared::policy::outcome;
 
-use super::{compile::HookMeta, model::ArgType};
+use super::{
+    compile::{HookEvent, HookMeta},
+    model::ArgType,
+};
 use crate::{
-    event::{Event, EventBody, Process, ProcessKprobe},
+    event::{
+        Event, EventBody, Process, ProcessKprobe, ProcessTracepoint, ProcessUprobe,
+        syscalls::native_abi,
+    },
     sensor::PolicyHit,
 };
 
@@ -15,7 +22,8 @@ pub const TAG_WOULD_KILL: &str = "tetrascope:would-kill";
 pub const TAG_WOULD_SIGNAL: &str = "tetrascope:would-signal";
 pub const TAG_SPARED: &str = "tetrascope:spared-protected-process";
 
-pub fn kprobe_body(
+/// The event body of a posted hit, of the kind its hook reports.
+pub fn hit_body(
     meta: &HookMeta,
     hit: &PolicyHit,
     process: Option<Process>,
@@ -43,20 +51,55 @@ pub fn kprobe_body(
     if hit.outcome & outcome::SPARED != 0 {
         tags.push(TAG_SPARED.to_owned());
     }
-    EventBody::ProcessKprobe(ProcessKprobe {
-        process,
-        parent,
-        function_name: meta.function_name.clone(),
-        args,
-        r#return: meta
-            .return_type
-            .map(|ty| argument(ty, None, hit.ret as u64, None)),
-        action: action_name(hit.outcome, killing).to_owned(),
-        policy_name: meta.policy_name.clone(),
-        message: meta.message.clone(),
-        tags,
-        ..ProcessKprobe::default()
-    })
+    let action = action_name(hit.outcome, killing).to_owned();
+    let (policy_name, message) = (meta.policy_name.clone(), meta.message.clone());
+    match &meta.event {
+        HookEvent::Kprobe => EventBody::ProcessKprobe(ProcessKprobe {
+            process,
+            parent,
+            function_name: meta.function_name.clone(),
+            args,
+            r#return: meta
+                .return_type
+                .map(|ty| argument(ty, None, hit.ret as u64, None)),
+            action,
+            policy_name,
+            message,
+            tags,
+            ..ProcessKprobe::default()
+        }),
+        HookEvent::Tracepoint { subsys, event } => {
+            EventBody::ProcessTracepoint(ProcessTracepoint {
+                process,
+                parent,
+                subsys: subsys.clone(),
+                event: event.clone(),
+                args,
+                policy_name,
+                action,
+                message,
+                tags,
+                ..ProcessTracepoint::default()
+            })
+        }
+        HookEvent::Uprobe {
+            path,
+            symbol,
+            offset,
+        } => EventBody::ProcessUprobe(ProcessUprobe {
+            process,
+            parent,
+            path: path.clone(),
+            symbol: symbol.clone(),
+            policy_name,
+            message,
+            args,
+            tags,
+            offset: *offset,
+            action,
+            ..ProcessUprobe::default()
+        }),
+    }
 }
 
 /// Tetragon's `KprobeAction` for what the hit did.
@@ -87,6 +130,10 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String,
         Uint8 | Uint16 | Uint32 => ("uint_arg", json!(value as u32)),
         Long | Sint64 | Int64 => ("long_arg", json!((value as i64).to_string())),
         Ulong | Uint64 | SizeT => ("size_arg", json!(value.to_string())),
+        Syscall64 => (
+            "syscall_id",
+            json!({ "id": value as u32, "abi": native_abi() }),
+        ),
         String | Filename | DataLoc => (
             "string_arg",
             json!(text.map(|(s, _)| s.as_str()).unwrap_or_default()),

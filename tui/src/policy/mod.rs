@@ -1,11 +1,14 @@
 //! Tetragon TracingPolicies: the model, parsing and validation, hook resolution and compilation
 //! into the maps the probes evaluate.
 pub mod compile;
+pub mod elf_symbol;
 pub mod error;
 pub mod model;
 pub mod names;
 pub mod parse;
 pub mod resolve;
+pub mod tracepoint_arg;
+pub mod tracepoint_format;
 pub mod validate;
 
 #[cfg(test)]

@@ -3,13 +3,23 @@
 //! Our probes are tracepoint programs, which every kernel we know of can load. A kprobe on a
 //! syscall (`sys_read`, `__x64_sys_read`, `ksys_read`) becomes that syscall's entry or exit
 //! tracepoint; `fd_install`, `security_file_open` and the LSM hook `file_open` become the exit of
-//! the open family with the new fd resolved to its path. Anything else is reported as
-//! unsupported, with the reason.
-use std::{collections::BTreeSet, fmt, fs, path::Path};
+//! the open family with the new fd resolved to its path. A tracepoint hook runs at its
+//! tracepoint, its fields read as the tracepoint's format file lays them out; a uprobe hook at
+//! the file offset of each of its symbols. Anything else is reported as unsupported, with the
+//! reason.
+use std::{
+    collections::BTreeSet,
+    fmt, fs,
+    path::{Path, PathBuf},
+};
 
 use tetrascope_shared::policy::{site, site_key};
 
-use super::model::{Location, TracingPolicy};
+use super::{
+    elf_symbol,
+    model::{Location, TracepointSpec, TracingPolicy, UprobeSpec},
+    tracepoint_format::{self, TracepointFormat},
+};
 use crate::event::syscalls::{native_abi, syscall_number};
 
 /// What the running kernel offers, probed once at start-up.
@@ -20,6 +30,8 @@ pub struct KernelFeatures {
     /// Syscalls with entry/exit tracepoints; None when tracefs could not be read (the syscall
     /// table is trusted then).
     pub syscall_events: Option<BTreeSet<String>>,
+    /// Where tracepoint format files are read; None: tracepoint hooks cannot be resolved.
+    pub tracefs: Option<PathBuf>,
 }
 
 impl KernelFeatures {
@@ -38,6 +50,7 @@ impl KernelFeatures {
             kprobes: tracefs.join("kprobe_events").exists(),
             bpf_lsm: lsm.split(',').any(|name| name.trim() == "bpf"),
             syscall_events,
+            tracefs: Some(tracefs.to_owned()),
         }
     }
 
@@ -85,33 +98,89 @@ pub enum Mechanism {
     },
     /// The exit of open, openat, openat2 and creat, the new fd resolved to its path.
     OpenExit,
+    /// A tracepoint, read as its format file says.
+    Tracepoint {
+        subsystem: String,
+        event: String,
+        format: TracepointFormat,
+    },
+    /// A uprobe at a file offset of `path` (a symbol's, or one the policy gives).
+    Uprobe {
+        path: String,
+        symbol: Option<String>,
+        offset: u64,
+    },
 }
 
-impl Mechanism {
-    /// The probes' `SITES` key of this mechanism.
-    pub fn site_key(&self) -> u64 {
-        match self {
-            Mechanism::SyscallEnter { number, .. } => site_key(site::SYSCALL_ENTER, *number),
-            Mechanism::SyscallExit { number, .. } => site_key(site::SYSCALL_EXIT, *number),
-            Mechanism::OpenExit => site_key(site::FD_INSTALL, 0),
+/// A program attached to a tracepoint.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TracepointLink {
+    pub program: &'static str,
+    pub category: String,
+    pub name: String,
+    /// The BPF cookie the program reads to know the tracepoint (its id).
+    pub cookie: Option<u64>,
+}
+
+/// The program of `tracepoints:` hooks, which reads any record by its format.
+pub const TRACEPOINT_PROGRAM: &str = "policy_tracepoint";
+
+impl TracepointLink {
+    pub fn syscall(program: &'static str, name: String) -> Self {
+        TracepointLink {
+            program,
+            category: "syscalls".into(),
+            name,
+            cookie: None,
         }
     }
 
-    /// The tracepoints (`syscalls` events) and the programs attached to them.
-    pub fn attachments(&self) -> Vec<(&'static str, String)> {
+    /// Whether the program reads the syscall record layout (checked before attaching).
+    pub fn assumes_syscall_layout(&self) -> bool {
+        self.category == "syscalls" && self.program != TRACEPOINT_PROGRAM
+    }
+}
+
+impl Mechanism {
+    /// The key of the site this mechanism lists its hooks under; None for a uprobe, whose
+    /// attachment is the hook's own.
+    pub fn site_key(&self) -> Option<u64> {
+        Some(match self {
+            Mechanism::SyscallEnter { number, .. } => site_key(site::SYSCALL_ENTER, *number),
+            Mechanism::SyscallExit { number, .. } => site_key(site::SYSCALL_EXIT, *number),
+            Mechanism::OpenExit => site_key(site::FD_INSTALL, 0),
+            Mechanism::Tracepoint { format, .. } => site_key(site::TRACEPOINT, format.id),
+            Mechanism::Uprobe { .. } => return None,
+        })
+    }
+
+    /// The tracepoints and the programs attached to them.
+    pub fn attachments(&self) -> Vec<TracepointLink> {
         match self {
-            Mechanism::SyscallEnter { syscall, .. } => {
-                vec![("policy_sys_enter", format!("sys_enter_{syscall}"))]
-            }
+            Mechanism::SyscallEnter { syscall, .. } => vec![TracepointLink::syscall(
+                "policy_sys_enter",
+                format!("sys_enter_{syscall}"),
+            )],
             // The entry saves the arguments for the exit.
             Mechanism::SyscallExit { syscall, .. } => vec![
-                ("policy_sys_enter", format!("sys_enter_{syscall}")),
-                ("policy_sys_exit", format!("sys_exit_{syscall}")),
+                TracepointLink::syscall("policy_sys_enter", format!("sys_enter_{syscall}")),
+                TracepointLink::syscall("policy_sys_exit", format!("sys_exit_{syscall}")),
             ],
             Mechanism::OpenExit => OPEN_FAMILY
                 .iter()
-                .map(|name| ("policy_open_exit", format!("sys_exit_{name}")))
+                .map(|name| TracepointLink::syscall("policy_open_exit", format!("sys_exit_{name}")))
                 .collect(),
+            Mechanism::Tracepoint {
+                subsystem,
+                event,
+                format,
+            } => vec![TracepointLink {
+                program: TRACEPOINT_PROGRAM,
+                category: subsystem.clone(),
+                name: event.clone(),
+                cookie: Some(u64::from(format.id)),
+            }],
+            Mechanism::Uprobe { .. } => Vec::new(),
         }
     }
 }
@@ -145,6 +214,19 @@ impl fmt::Display for Mechanism {
                 "tracepoints syscalls:sys_exit_{{{}}} (new fd resolved to its path)",
                 OPEN_FAMILY.join(",")
             ),
+            Mechanism::Tracepoint {
+                subsystem, event, ..
+            } => write!(f, "tracepoint {subsystem}/{event}"),
+            Mechanism::Uprobe {
+                path,
+                symbol: Some(symbol),
+                offset,
+            } => write!(f, "uprobe {path}:{symbol} (file offset {offset:#x})"),
+            Mechanism::Uprobe {
+                path,
+                symbol: None,
+                offset,
+            } => write!(f, "uprobe {path}+{offset:#x}"),
         }
     }
 }
@@ -224,9 +306,7 @@ pub fn resolve(policy: &TracingPolicy, kernel: &KernelFeatures) -> Vec<ResolvedH
             function_name: name.clone(),
             name,
             at: tracepoint.at,
-            mechanisms: Err(
-                "tracepoint hooks with selectors are not implemented in tetrascope yet".into(),
-            ),
+            mechanisms: tracepoint_mechanism(tracepoint, kernel).map(|m| vec![m]),
         });
     }
     for (index, uprobe) in spec.uprobes.iter().enumerate() {
@@ -234,12 +314,9 @@ pub fn resolve(policy: &TracingPolicy, kernel: &KernelFeatures) -> Vec<ResolvedH
             kind: HookKind::Uprobe,
             index,
             name: uprobe.path.clone(),
-            function_name: uprobe.symbols.first().cloned().unwrap_or_default(),
+            function_name: uprobe.symbols.join(","),
             at: uprobe.at,
-            mechanisms: Err(
-                "uprobe hooks are not implemented in tetrascope yet (the kernel supports them)"
-                    .into(),
-            ),
+            mechanisms: uprobe_mechanisms(uprobe),
         });
     }
     for (index, usdt) in spec.usdts.iter().enumerate() {
@@ -266,6 +343,56 @@ pub fn resolve(policy: &TracingPolicy, kernel: &KernelFeatures) -> Vec<ResolvedH
         });
     }
     hooks
+}
+
+fn tracepoint_mechanism(
+    tracepoint: &TracepointSpec,
+    kernel: &KernelFeatures,
+) -> Result<Mechanism, String> {
+    let (subsystem, event) = (&tracepoint.subsystem, &tracepoint.event);
+    if tracepoint.raw {
+        return Err(format!(
+            "{subsystem}/{event}: raw tracepoints (raw: true, arguments typed by BTF) are not served by tetrascope yet"
+        ));
+    }
+    let tracefs = kernel.tracefs.as_deref().ok_or_else(|| {
+        format!("{subsystem}/{event}: no tracefs to read the tracepoint's format from")
+    })?;
+    let format = tracepoint_format::read(tracefs, subsystem, event)?;
+    Ok(Mechanism::Tracepoint {
+        subsystem: subsystem.clone(),
+        event: event.clone(),
+        format,
+    })
+}
+
+/// One uprobe per symbol (or offset); the first that cannot be placed fails the hook, as the
+/// policy would fail in Tetragon.
+fn uprobe_mechanisms(uprobe: &UprobeSpec) -> Result<Vec<Mechanism>, String> {
+    if uprobe.is_return {
+        return Err("return uprobes (return: true) are not served by tetrascope yet".into());
+    }
+    if !uprobe.addrs.is_empty() {
+        return Err(
+            "addrs (virtual addresses) are not served by tetrascope yet; use symbols or offsets"
+                .into(),
+        );
+    }
+    let path = Path::new(&uprobe.path);
+    if !path.is_file() {
+        return Err(format!("{}: no such file on this machine", uprobe.path));
+    }
+    let at = |symbol: Option<&String>, offset| Mechanism::Uprobe {
+        path: uprobe.path.clone(),
+        symbol: symbol.cloned(),
+        offset,
+    };
+    let mut mechanisms = Vec::new();
+    for symbol in &uprobe.symbols {
+        mechanisms.push(at(Some(symbol), elf_symbol::file_offset(path, symbol)?));
+    }
+    mechanisms.extend(uprobe.offsets.iter().map(|offset| at(None, *offset)));
+    Ok(mechanisms)
 }
 
 /// `list:NAME` → the list's values; anything else → itself.

@@ -1,8 +1,10 @@
 //! What-if: a policy evaluated on recorded events in user space, with the compiled selectors the
 //! probes evaluate and the filter semantics they share (`tetrascope_shared::policy_semantics`).
 //!
-//! A recorded policy event (`process_kprobe`) stands for one call of its hook: the selectors see
-//! its process and its arguments as the event carries them. FollowFD state is rebuilt from the
+//! A recorded policy event (`process_kprobe`, `process_tracepoint`, `process_uprobe`) stands for
+//! one call of its hook: the selectors see its process and its arguments as the event carries
+//! them. Tracepoint and uprobe hooks resolve as on this machine (the tracepoint's format file,
+//! the binary's symbols): where they cannot, the policy cannot be evaluated and says why. FollowFD state is rebuilt from the
 //! recorded `fd_install` (fd and path) and `close` (fd) events. An `fd` argument, which events
 //! carry as its path, counts as followed once the process followed a file of that path: the
 //! duplicates the probes follow (`dup2` onto stdin for a shell's `< FILE`) are not in recordings.
@@ -18,12 +20,15 @@ use tetrascope_shared::{
 };
 
 use super::{
-    compile::{CompiledHook, Compiler, StringEntry},
+    compile::{CompiledHook, Compiler, HookEvent, StringEntry},
     hit_event::Verdict,
     model::{Mode, TracingPolicy},
     resolve::{KernelFeatures, resolve},
 };
-use crate::event::{Event, EventBody, Namespaces, Process, args::field, strip_syscall_prefix};
+use crate::{
+    event::{Event, EventBody, Namespaces, Process, args::field, strip_syscall_prefix},
+    sensor::tracefs::TRACEFS,
+};
 
 /// What the policy would have done with one event.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +58,11 @@ impl WhatIf {
     /// Compiles `policy` as the probes would (every syscall tracepoint assumed present); its
     /// problems when it could not run anywhere.
     pub fn new(policy: &TracingPolicy, mode: Mode) -> Result<Self, Vec<String>> {
-        let hooks = resolve(policy, &KernelFeatures::default());
+        let features = KernelFeatures {
+            tracefs: Some(TRACEFS.into()),
+            ..KernelFeatures::default()
+        };
+        let hooks = resolve(policy, &features);
         let mut next_filter = 1;
         let compiled = Compiler {
             host_namespaces: &[0; NS_RECORD_SLOTS],
@@ -80,18 +89,22 @@ impl WhatIf {
 
     /// Evaluates one recorded event; None when no hook of the policy saw it or no selector matched.
     pub fn evaluate(&mut self, event: &Event) -> Option<WhatIfMatch> {
-        let (function, args, ret) = match &event.body {
-            EventBody::ProcessKprobe(k) => (k.function_name.as_str(), &k.args, k.r#return.as_ref()),
-            EventBody::ProcessLsm(l) => (l.function_name.as_str(), &l.args, None),
+        let (seen, args, ret) = match &event.body {
+            EventBody::ProcessKprobe(k) => (
+                Seen::Function(&k.function_name),
+                &k.args,
+                k.r#return.as_ref(),
+            ),
+            EventBody::ProcessLsm(l) => (Seen::Function(&l.function_name), &l.args, None),
+            EventBody::ProcessTracepoint(t) => {
+                (Seen::Tracepoint(&t.subsys, &t.event), &t.args, None)
+            }
+            EventBody::ProcessUprobe(u) => (Seen::Uprobe(&u.path, &u.symbol), &u.args, None),
             _ => return None,
         };
         let process = event.process()?;
         let pid = process.pid?;
-        let wanted = strip_syscall_prefix(function);
-        let hook = self
-            .hooks
-            .iter()
-            .find(|h| strip_syscall_prefix(&h.meta.function_name) == wanted)?;
+        let hook = self.hooks.iter().find(|h| seen.is(h))?;
         let spec = hook.spec;
         let values = Values::read(&spec, args, ret);
         if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !self.fds_followed(&spec, &values, pid) {
@@ -163,9 +176,11 @@ impl WhatIf {
     fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
         let arg = filter.arg as usize;
         match spec.arg_kind.get(arg) {
-            Some(&(arg_kind::STRING | arg_kind::FD | arg_kind::FILE)) => values
-                .text(arg)
-                .is_some_and(|text| self.string_matches(filter.op, filter.strings, text)),
+            Some(&(arg_kind::STRING | arg_kind::KERNEL_STRING | arg_kind::FD | arg_kind::FILE)) => {
+                values
+                    .text(arg)
+                    .is_some_and(|text| self.string_matches(filter.op, filter.strings, text))
+            }
             Some(_) => values
                 .number(arg)
                 .is_some_and(|value| filter.matches_integer(value)),
@@ -236,6 +251,37 @@ impl WhatIf {
     }
 }
 
+/// The hook a recorded event names.
+enum Seen<'a> {
+    Function(&'a str),
+    Tracepoint(&'a str, &'a str),
+    Uprobe(&'a str, &'a str),
+}
+
+impl Seen<'_> {
+    fn is(&self, hook: &CompiledHook) -> bool {
+        match (self, &hook.meta.event) {
+            (Seen::Function(function), HookEvent::Kprobe) => {
+                strip_syscall_prefix(function) == strip_syscall_prefix(&hook.meta.function_name)
+            }
+            (
+                Seen::Tracepoint(subsys, event),
+                HookEvent::Tracepoint {
+                    subsys: s,
+                    event: e,
+                },
+            ) => subsys == s && event == e,
+            (
+                Seen::Uprobe(path, symbol),
+                HookEvent::Uprobe {
+                    path: p, symbol: s, ..
+                },
+            ) => path == p && symbol == s,
+            _ => false,
+        }
+    }
+}
+
 /// The pid a PID filter compares. Events carry host pids; a process in a container's init tree
 /// (Tetragon's `in_init_tree`) stands for namespace pid 1.
 fn pid_of(selector: &SelectorSpec, process: &Process) -> u32 {
@@ -296,7 +342,7 @@ impl<'a> Values<'a> {
 
     fn text(&self, position: usize) -> Option<&'a str> {
         let member = match self.kinds.get(position)? {
-            &arg_kind::STRING => "string_arg",
+            &(arg_kind::STRING | arg_kind::KERNEL_STRING) => "string_arg",
             _ => "file_arg",
         };
         let value = field(self.args, position, &[member])?;
@@ -307,12 +353,13 @@ impl<'a> Values<'a> {
     }
 }
 
-/// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`), 64-bit
-/// ones written as strings.
+/// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`, the id of
+/// a `syscall_id`), 64-bit ones written as strings.
 fn number_of(arg: &Value) -> Option<i64> {
     ["int_arg", "uint_arg", "long_arg", "size_arg"]
         .iter()
         .find_map(|member| arg.get(*member))
+        .or_else(|| arg.get("syscall_id")?.get("id"))
         .and_then(|v| {
             v.as_i64()
                 .or_else(|| v.as_str()?.parse::<i128>().ok().map(|n| n as i64))

@@ -1,5 +1,6 @@
 //! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
 mod btf_offsets;
+mod cookie_link;
 mod file_access;
 mod file_calls;
 mod image;
@@ -41,8 +42,9 @@ const TRACEPOINTS: [(&str, &str, &str); 6] = [
     ("policy_exit", "sched", "sched_process_exit"),
 ];
 
-/// Policy programs: verified at start, attached to syscall tracepoints as policies need them.
-const POLICY_PROGRAMS: [&str; 6] = [
+/// Policy programs: verified at start, attached to tracepoints as policies need them.
+const POLICY_PROGRAMS: [&str; 7] = [
+    "policy_tracepoint",
     "policy_sys_enter",
     "policy_sys_exit",
     "policy_open_exit",
@@ -147,6 +149,7 @@ impl Sensor {
                 .load()
                 .with_context(|| format!("verifying {name}"))?;
         }
+        policy_maps::load_uprobe_program(&mut ebpf)?;
         for (name, category, event) in TRACEPOINTS {
             let program = tracepoint_program(&mut ebpf, name)?;
             program

@@ -1,24 +1,49 @@
 //! The probes' policy maps and the on-demand attachment of the policy programs: what loading,
 //! switching and unloading a compiled policy does in the kernel.
-use std::collections::{BTreeMap, HashMap as StdHashMap};
+use std::{
+    collections::{BTreeMap, HashMap as StdHashMap},
+    os::fd::AsFd,
+};
 
 use anyhow::{Context, Result, anyhow, bail};
 use aya::{
     Ebpf,
     maps::{Array, HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, lpm_trie::Key},
-    programs::{TracePoint, trace_point::TracePointLinkId},
+    programs::{
+        TracePoint, UProbe,
+        trace_point::TracePointLinkId,
+        uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeLinkId, UProbeScope},
+    },
 };
 use tetrascope_shared::policy::{
-    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, PolicyState,
-    ProcessInfo, StringMatch, counter, mode, site,
+    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES,
+    PolicyState, ProcessInfo, StringMatch, TRACEPOINT_FIELDS, TracepointField, TracepointSite,
+    counter, mode, site,
 };
 
-use super::tracefs;
+use super::{cookie_link::CookieLink, tracefs};
 use crate::policy::{
-    compile::{CompiledPolicy, StringEntry},
+    compile::{CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
-    resolve::{DUPLICATE_TRACKING, Mechanism},
+    resolve::{DUPLICATE_TRACKING, Mechanism, TracepointLink},
 };
+
+/// The program at every uprobe attachment.
+const UPROBE_PROGRAM: &str = "policy_uprobe";
+
+/// Verifies the uprobe program at start, as the tracepoint programs are.
+pub(super) fn load_uprobe_program(ebpf: &mut Ebpf) -> Result<()> {
+    uprobe_program(ebpf)?
+        .load()
+        .with_context(|| format!("verifying {UPROBE_PROGRAM}"))
+}
+
+fn uprobe_program(ebpf: &mut Ebpf) -> Result<&mut UProbe> {
+    Ok(ebpf
+        .program_mut(UPROBE_PROGRAM)
+        .ok_or_else(|| anyhow!("program {UPROBE_PROGRAM} missing from the probes object"))?
+        .try_into()?)
+}
 
 /// `bpf_map_update_elem` flag: only add, never replace.
 const BPF_NOEXIST: u64 = 1;
@@ -29,8 +54,19 @@ pub struct LoadedPolicy {
     pub slot: u32,
     pub hook_ids: Vec<u32>,
     strings: Vec<StringEntry>,
-    attachments: Vec<(&'static str, String)>,
+    attachments: Vec<TracepointLink>,
     sites: Vec<u64>,
+    uprobe_slots: Vec<u32>,
+}
+
+/// A tracepoint attachment: aya's, or ours when it carries a cookie.
+#[derive(Debug)]
+enum Attached {
+    Aya(TracePointLinkId),
+    /// Detached by dropping it.
+    Cookie {
+        _link: CookieLink,
+    },
 }
 
 pub(super) struct PolicyMaps {
@@ -38,6 +74,8 @@ pub(super) struct PolicyMaps {
     enter_hooks: Array<MapData, HookList>,
     exit_hooks: Array<MapData, HookList>,
     open_hooks: Array<MapData, HookList>,
+    tracepoint_sites: HashMap<MapData, u32, TracepointSite>,
+    uprobe_sites: Array<MapData, HookList>,
     strings: LpmTrie<MapData, StringMatch, u32>,
     postfixes: LpmTrie<MapData, StringMatch, u32>,
     state: Array<MapData, PolicyState>,
@@ -46,10 +84,15 @@ pub(super) struct PolicyMaps {
     procs: HashMap<MapData, u32, ProcessInfo>,
     /// Hook ids listed under each site, mirrored from `SITES`.
     site_hooks: BTreeMap<u64, Vec<u32>>,
-    /// Attached (program, tracepoint) pairs and how many hooks use each.
-    links: StdHashMap<(&'static str, String), (TracePointLinkId, usize)>,
+    /// Record fields each tracepoint's hooks read, by tracepoint id: a field keeps its slot
+    /// while the tracepoint has hooks.
+    tracepoint_fields: BTreeMap<u32, Vec<TracepointField>>,
+    /// Attached programs and how many hooks use each.
+    links: StdHashMap<TracepointLink, (Attached, usize)>,
+    uprobe_links: StdHashMap<u32, UProbeLinkId>,
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
+    free_uprobes: Vec<u32>,
 }
 
 impl PolicyMaps {
@@ -63,6 +106,8 @@ impl PolicyMaps {
             enter_hooks: Array::try_from(map("ENTER_HOOKS")?)?,
             exit_hooks: Array::try_from(map("EXIT_HOOKS")?)?,
             open_hooks: Array::try_from(map("OPEN_HOOKS")?)?,
+            tracepoint_sites: HashMap::try_from(map("TRACEPOINT_SITES")?)?,
+            uprobe_sites: Array::try_from(map("UPROBE_SITES")?)?,
             strings: LpmTrie::try_from(map("STRINGS")?)?,
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
             state: Array::try_from(map("POLICY_STATE")?)?,
@@ -70,9 +115,12 @@ impl PolicyMaps {
             protected: HashMap::try_from(map("PROTECTED")?)?,
             procs: HashMap::try_from(map("PROCS")?)?,
             site_hooks: BTreeMap::new(),
+            tracepoint_fields: BTreeMap::new(),
             links: StdHashMap::new(),
+            uprobe_links: StdHashMap::new(),
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
+            free_uprobes: (0..MAX_UPROBES).rev().collect(),
         })
     }
 
@@ -151,8 +199,9 @@ impl PolicyMaps {
         if compiled.follows_fds {
             for (program, tracepoint) in DUPLICATE_TRACKING {
                 if tracefs::syscall_event_exists(tracepoint) {
-                    self.attach(ebpf, program, tracepoint)?;
-                    loaded.attachments.push((program, tracepoint.to_owned()));
+                    let link = TracepointLink::syscall(program, tracepoint.to_owned());
+                    self.attach(ebpf, &link)?;
+                    loaded.attachments.push(link);
                 }
             }
         }
@@ -164,9 +213,13 @@ impl PolicyMaps {
             loaded.hook_ids.push(id);
             let mut spec = hook.spec;
             spec.policy = loaded.slot;
+            self.place_fields(hook, &mut spec)?;
             self.hooks.set(id, spec, 0)?;
             for mechanism in &hook.mechanisms {
-                let key = mechanism.site_key();
+                let Some(key) = mechanism.site_key() else {
+                    self.attach_uprobe(ebpf, id, mechanism, loaded)?;
+                    continue;
+                };
                 let listed = self.site_hooks.entry(key).or_default();
                 if listed.len() >= HOOKS_PER_SITE {
                     bail!("{mechanism}: {HOOKS_PER_SITE} hooks are there already");
@@ -174,19 +227,90 @@ impl PolicyMaps {
                 listed.push(id);
                 loaded.sites.push(key);
                 self.write_site(key)?;
-                for (program, tracepoint) in attachments(mechanism) {
-                    self.attach(ebpf, program, &tracepoint)?;
-                    loaded.attachments.push((program, tracepoint));
+                for link in attachments(mechanism) {
+                    self.attach(ebpf, &link)?;
+                    loaded.attachments.push(link);
                 }
             }
         }
         Ok(())
     }
 
+    /// Gives each record field a tracepoint hook reads a slot of its tracepoint's site, and
+    /// points the hook's arguments at those slots.
+    fn place_fields(&mut self, hook: &CompiledHook, spec: &mut HookSpec) -> Result<()> {
+        let Some(Mechanism::Tracepoint {
+            subsystem,
+            event,
+            format,
+        }) = hook.mechanisms.first()
+        else {
+            return Ok(());
+        };
+        let fields = self.tracepoint_fields.entry(format.id).or_default();
+        for (position, field) in hook.record_fields.iter().enumerate() {
+            let slot = match fields.iter().position(|f| f == field) {
+                Some(slot) => slot,
+                None if fields.len() < TRACEPOINT_FIELDS => {
+                    fields.push(*field);
+                    fields.len() - 1
+                }
+                None => bail!(
+                    "{subsystem}/{event}: the loaded hooks read {TRACEPOINT_FIELDS} different fields already"
+                ),
+            };
+            spec.arg_index[position] = slot as u32;
+        }
+        Ok(())
+    }
+
+    /// Attaches the uprobe program where `mechanism` says, its cookie naming the slot that
+    /// lists hook `id`.
+    fn attach_uprobe(
+        &mut self,
+        ebpf: &mut Ebpf,
+        id: u32,
+        mechanism: &Mechanism,
+        loaded: &mut LoadedPolicy,
+    ) -> Result<()> {
+        let Mechanism::Uprobe { path, offset, .. } = mechanism else {
+            bail!("{mechanism}: not a uprobe");
+        };
+        let slot = self
+            .free_uprobes
+            .pop()
+            .ok_or_else(|| anyhow!("{MAX_UPROBES} uprobes are attached already"))?;
+        loaded.uprobe_slots.push(slot);
+        let mut list = HookList {
+            count: 1,
+            ..HookList::default()
+        };
+        list.ids[0] = id;
+        self.uprobe_sites.set(slot, list, 0)?;
+        let point = UProbeAttachPoint {
+            location: UProbeAttachLocation::AbsoluteOffset(*offset),
+            cookie: Some(u64::from(slot)),
+        };
+        let link = uprobe_program(ebpf)?
+            .attach(point, path, UProbeScope::AllProcesses)
+            .with_context(|| format!("attaching {mechanism}"))?;
+        self.uprobe_links.insert(slot, link);
+        Ok(())
+    }
+
     /// Undoes whatever `load` did, in reverse.
     pub(super) fn unload(&mut self, ebpf: &mut Ebpf, loaded: LoadedPolicy) {
-        for (program, tracepoint) in loaded.attachments.iter().rev() {
-            self.detach(ebpf, program, tracepoint);
+        for link in loaded.attachments.iter().rev() {
+            self.detach(ebpf, link);
+        }
+        for slot in &loaded.uprobe_slots {
+            if let Some(link) = self.uprobe_links.remove(slot)
+                && let Ok(program) = uprobe_program(ebpf)
+            {
+                let _ = program.detach(link);
+            }
+            let _ = self.uprobe_sites.set(*slot, HookList::default(), 0);
+            self.free_uprobes.push(*slot);
         }
         for key in &loaded.sites {
             if let Some(listed) = self.site_hooks.get_mut(key) {
@@ -247,6 +371,9 @@ impl PolicyMaps {
         };
         list.ids[..listed.len()].copy_from_slice(&listed);
         let (kind, syscall) = ((key >> 32) as u32, key as u32);
+        if kind == site::TRACEPOINT {
+            return self.write_tracepoint_site(syscall, list);
+        }
         let sites = match kind {
             site::SYSCALL_ENTER => &mut self.enter_hooks,
             site::SYSCALL_EXIT => &mut self.exit_hooks,
@@ -258,51 +385,85 @@ impl PolicyMaps {
         Ok(())
     }
 
-    fn attach(&mut self, ebpf: &mut Ebpf, program: &'static str, tracepoint: &str) -> Result<()> {
-        let key = (program, tracepoint.to_owned());
-        if let Some((_, users)) = self.links.get_mut(&key) {
+    /// Writes a tracepoint's hooks and fields; a tracepoint left without hooks is forgotten,
+    /// and its fields with it.
+    fn write_tracepoint_site(&mut self, id: u32, hooks: HookList) -> Result<()> {
+        if hooks.count == 0 {
+            self.tracepoint_fields.remove(&id);
+            let _ = self.tracepoint_sites.remove(&id);
+            return Ok(());
+        }
+        let fields = self.tracepoint_fields.get(&id).cloned().unwrap_or_default();
+        let mut tracepoint = TracepointSite {
+            hooks,
+            field_count: fields.len() as u32,
+            ..TracepointSite::default()
+        };
+        tracepoint.fields[..fields.len()].copy_from_slice(&fields);
+        self.tracepoint_sites
+            .insert(id, tracepoint, 0)
+            .with_context(|| format!("listing hooks of tracepoint {id}"))?;
+        Ok(())
+    }
+
+    fn attach(&mut self, ebpf: &mut Ebpf, link: &TracepointLink) -> Result<()> {
+        if let Some((_, users)) = self.links.get_mut(link) {
             *users += 1;
             return Ok(());
         }
-        tracefs::check_syscall_layout(tracepoint)?;
+        let TracepointLink {
+            program,
+            category,
+            name,
+            cookie,
+        } = link;
+        if link.assumes_syscall_layout() {
+            tracefs::check_syscall_layout(name)?;
+        }
         let prog: &mut TracePoint = ebpf
             .program_mut(program)
             .ok_or_else(|| anyhow!("program {program} missing from the probes object"))?
             .try_into()?;
-        let link = prog
-            .attach("syscalls", tracepoint)
-            .with_context(|| format!("attaching {program} to syscalls:{tracepoint}"))?;
-        self.links.insert(key, (link, 1));
+        let context = || format!("attaching {program} to {category}:{name}");
+        let attached = match cookie {
+            // The cookie is the tracepoint's id, which also names it to perf_event_open.
+            Some(id) => Attached::Cookie {
+                _link: super::cookie_link::attach(prog.fd()?.as_fd(), *id, *id)
+                    .with_context(context)?,
+            },
+            None => Attached::Aya(prog.attach(category, name).with_context(context)?),
+        };
+        self.links.insert(link.clone(), (attached, 1));
         Ok(())
     }
 
-    fn detach(&mut self, ebpf: &mut Ebpf, program: &'static str, tracepoint: &str) {
-        let key = (program, tracepoint.to_owned());
-        let Some((_, users)) = self.links.get_mut(&key) else {
+    fn detach(&mut self, ebpf: &mut Ebpf, link: &TracepointLink) {
+        let Some((_, users)) = self.links.get_mut(link) else {
             return;
         };
         *users -= 1;
         if *users > 0 {
             return;
         }
-        let (link, _) = self.links.remove(&key).expect("present");
-        if let Some(prog) = ebpf.program_mut(program)
+        let (attached, _) = self.links.remove(link).expect("present");
+        if let Attached::Aya(id) = attached
+            && let Some(prog) = ebpf.program_mut(link.program)
             && let Ok(prog) = <&mut TracePoint>::try_from(prog)
         {
-            let _ = prog.detach(link);
+            let _ = prog.detach(id);
         }
     }
 }
 
 /// The tracepoints of a mechanism that exist on this kernel (the open family lacks `open` and
 /// `creat` on arm64).
-fn attachments(mechanism: &Mechanism) -> Vec<(&'static str, String)> {
+fn attachments(mechanism: &Mechanism) -> Vec<TracepointLink> {
     let all = mechanism.attachments();
     if *mechanism != Mechanism::OpenExit {
         return all;
     }
     all.into_iter()
-        .filter(|(_, tracepoint)| tracefs::syscall_event_exists(tracepoint))
+        .filter(|link| tracefs::syscall_event_exists(&link.name))
         .collect()
 }
 

@@ -198,7 +198,7 @@ impl LocalSource {
         Some(
             self.table
                 .process_event(hit.ktime, hit.pid, hit.tid, |process, parent| {
-                    hit_event::kprobe_body(meta, hit, process, parent)
+                    hit_event::hit_body(meta, hit, process, parent)
                 }),
         )
     }
