@@ -1,4 +1,4 @@
-//! `RequestFilter`: a `GetEventsRequest`'s allow list and deny list, compiled
+//! `RequestFilter`: a `GetEventsRequest`'s allow list, deny list and field filters, compiled
 //! once per stream and applied by the agent to every event before it is sent (tetragon.md §1.5).
 //!
 //! An event passes when it matches any allow entry (an empty list allows the default set) and
@@ -6,6 +6,7 @@
 
 mod capabilities;
 mod entry;
+mod fields;
 mod labels;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use std::fmt;
 use super::proto;
 use crate::event::{Event, EventType};
 use entry::EntryFilter;
+use fields::FieldFilter;
 
 /// A request this agent cannot serve, and where in it the problem is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,6 +70,7 @@ fn event_types(numbers: &[i32], place: &str) -> Result<Vec<EventType>, FilterErr
 pub struct RequestFilter {
     allow: Vec<EntryFilter>,
     deny: Vec<EntryFilter>,
+    fields: Vec<FieldFilter>,
 }
 
 impl RequestFilter {
@@ -81,9 +84,16 @@ impl RequestFilter {
                 .map(|(i, filter)| EntryFilter::new(filter, &format!("{name}[{i}]"), allow))
                 .collect::<Result<Vec<_>, _>>()
         };
+        let fields = request
+            .field_filters
+            .iter()
+            .enumerate()
+            .map(|(i, filter)| FieldFilter::new(filter, &format!("field_filters[{i}]")))
+            .collect::<Result<_, _>>()?;
         Ok(RequestFilter {
             allow: list(&request.allow_list, "allow_list", true)?,
             deny: list(&request.deny_list, "deny_list", false)?,
+            fields,
         })
     }
 
@@ -95,6 +105,24 @@ impl RequestFilter {
             self.allow.iter().any(|entry| entry.matches(event))
         };
         allowed && !self.deny.iter().any(|entry| entry.matches(event))
+    }
+
+    /// Whether any field filter changes events of this type (so the caller can skip the JSON
+    /// work).
+    pub fn shapes(&self, event_type: EventType) -> bool {
+        self.fields.iter().any(|f| f.shapes(event_type))
+    }
+
+    /// Applies the field filters, in request order, to the event's JSON object as
+    /// `serde_json::to_value(event)` gives it. Only the object under the event type's key is
+    /// shaped: `node_name`, `time` and the rest of the envelope always stay, as in Tetragon.
+    pub fn apply_fields(&self, event_type: EventType, event_json: &mut serde_json::Value) {
+        let Some(body) = event_json.get_mut(event_type.json_key()) else {
+            return;
+        };
+        for filter in self.fields.iter().filter(|f| f.shapes(event_type)) {
+            filter.apply(body);
+        }
     }
 }
 
@@ -207,5 +235,28 @@ mod tests {
             unknown_type.to_string(),
             "allow_list[0].event_set[1]: unknown event type 7"
         );
+    }
+
+    #[test]
+    fn field_filters_shape_only_the_event_object() {
+        let filter = request(
+            r#"{"field_filters":[{"event_set":["PROCESS_EXEC"],
+                "fields":{"paths":["process.binary"]},"action":"INCLUDE"}]}"#,
+        );
+        assert!(filter.shapes(EventType::ProcessExec));
+        assert!(!filter.shapes(EventType::ProcessExit));
+        let exec = event(
+            r#"{"process_exec":{"process":{"binary":"/bin/sh","pid":3},"parent":{"pid":1}},
+                "node_name":"n","time":"2026-11-29T10:00:00Z"}"#,
+        );
+        let mut json = serde_json::to_value(&exec).unwrap();
+        filter.apply_fields(EventType::ProcessExec, &mut json);
+        assert_eq!(
+            json,
+            serde_json::json!({"process_exec":{"process":{"binary":"/bin/sh"}},
+                               "node_name":"n","time":"2026-11-29T10:00:00Z"})
+        );
+        let empty = RequestFilter::new(&proto::GetEventsRequest::default()).unwrap();
+        assert!(!empty.shapes(EventType::ProcessExec));
     }
 }
