@@ -5,7 +5,7 @@ pub mod client;
 mod control;
 pub mod convert;
 mod fanout;
-mod filter;
+pub mod filter;
 mod policy_status;
 pub mod proto;
 pub mod serve;
