@@ -59,7 +59,8 @@ pub struct AgentArgs {
     /// With --input: play faster (2) or slower (0.5) than recorded
     #[arg(long, default_value_t = 1.0, requires = "input")]
     pub speed: f64,
-    /// Node name put in events and exec_ids (default: $NODE_NAME, else the host name)
+    /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name); a
+    /// recording's events keep their own
     #[arg(long)]
     pub node_name: Option<String>,
     #[command(flatten)]

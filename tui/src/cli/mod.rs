@@ -35,6 +35,8 @@ pub struct Cli {
     pub policies: policy_args::PolicyArgs,
     #[command(flatten)]
     pub sensor: sensor_args::SensorArgs,
+    #[command(flatten)]
+    pub remote: remote_args::RemoteArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -67,6 +69,7 @@ pub fn run() -> ExitCode {
         Some(Command::Replay(args)) => ui::replay(&args),
         Some(Command::Policy(command)) => policy::run(command),
         Some(Command::Agent(args)) => agent::run(args),
+        None if !cli.remote.agents.is_empty() => ui::remote(&cli.look, &cli.filters, &cli.remote),
         None => ui::live(
             &cli.look,
             &cli.filters,

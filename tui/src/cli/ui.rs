@@ -5,12 +5,15 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{
-    filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs, sensor_args::SensorArgs,
+    filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs, remote_args::RemoteArgs,
+    sensor_args::SensorArgs,
 };
 use crate::{
-    event::Timestamp,
+    event::{EventType, Timestamp},
     source::{
+        self,
         local::LocalSource,
+        remote::RemoteSource,
         replay::{ReplayOptions, ReplaySource},
     },
     ui::{self, Options, UiSource, keys::KeyMap, policies, theme::Theme},
@@ -71,6 +74,25 @@ pub fn live(
             eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
             policy_args.apply(policies, &mut source)?;
             ui::run(UiSource::Live(Box::new(source)), options).await
+        })
+    })
+}
+
+/// The UI on agents: everything they send (the filter line applies in the UI, so that it can
+/// change), their policies in the policy pane.
+pub fn remote(look: &LookArgs, filters: &FilterArgs, remote: &RemoteArgs) -> ExitCode {
+    report(|| {
+        let options = options(look, filters, "agents".into())?;
+        // tetrascope's own event types feed the syscall and file panes.
+        let own_types = [
+            EventType::TetrascopeSyscallStats,
+            EventType::TetrascopeFileAccess,
+        ];
+        let mut request = source::remote::request_for(&[], &[], &[], &own_types)?;
+        request.allow_list.push(Default::default());
+        block_on(async {
+            let source = RemoteSource::start(&remote.agents, remote.tls(), request);
+            ui::run(UiSource::Remote(Box::new(source)), options).await
         })
     })
 }

@@ -10,7 +10,7 @@ mod signals;
 mod syscall_stats;
 
 pub use clock::BootClock;
-pub use exec_id::exec_id;
+pub use exec_id::{exec_id, node_of};
 pub use file_table::{Access, DEFAULT_FILE_ROWS, FileRow, FileSort, FileTable, RowKey};
 pub use process_table::{ModelStats, ProcessTable};
 pub use process_view::ProcessView;

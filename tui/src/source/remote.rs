@@ -56,6 +56,19 @@ enum Update {
     Event(usize, Box<Event>),
     State(usize, LinkState),
     Undecodable(usize),
+    Policies(usize, Vec<proto::TracingPolicyStatus>),
+    /// The outcome of a policy call, for the status bar.
+    Outcome(String),
+}
+
+/// A change to one policy of one agent.
+#[derive(Clone, Debug)]
+pub enum PolicyCall {
+    Configure {
+        enable: Option<bool>,
+        mode: Option<proto::TracingPolicyMode>,
+    },
+    Delete,
 }
 
 pub struct RemoteSource {
@@ -63,6 +76,11 @@ pub struct RemoteSource {
     /// The current client of each agent, for policy calls (None while disconnected).
     clients: Vec<Arc<Mutex<Option<Client>>>>,
     updates: mpsc::Receiver<Update>,
+    /// For the policy calls' tasks.
+    sender: mpsc::Sender<Update>,
+    /// Each agent's policies as last listed.
+    policies: Vec<Vec<proto::TracingPolicyStatus>>,
+    outcomes: Vec<String>,
     _tasks: JoinSet<()>,
 }
 
@@ -89,7 +107,7 @@ impl RemoteSource {
             };
             tasks.spawn(follower.run());
         }
-        let links = addresses
+        let links: Vec<AgentLink> = addresses
             .iter()
             .map(|address| AgentLink {
                 address: address.clone(),
@@ -102,9 +120,12 @@ impl RemoteSource {
             })
             .collect();
         RemoteSource {
+            policies: vec![Vec::new(); links.len()],
             links,
             clients,
             updates,
+            sender,
+            outcomes: Vec::new(),
             _tasks: tasks,
         }
     }
@@ -151,6 +172,128 @@ impl RemoteSource {
                 self.links[index].undecodable += 1;
                 false
             }
+            Update::Policies(index, policies) => {
+                self.policies[index] = policies;
+                true
+            }
+            Update::Outcome(message) => {
+                self.outcomes.push(message);
+                true
+            }
+        }
+    }
+
+    /// Each agent's policies, as last listed ([`Self::list_policies`]).
+    pub fn policies(&self) -> &[Vec<proto::TracingPolicyStatus>] {
+        &self.policies
+    }
+
+    /// The outcomes of policy calls since the last call.
+    pub fn take_outcomes(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.outcomes)
+    }
+
+    /// Lists the policies of every connected agent; the lists arrive with a later batch.
+    pub fn list_policies(&self) {
+        for index in 0..self.links.len() {
+            let Some(mut client) = self.client(index) else {
+                continue;
+            };
+            let sender = self.sender.clone();
+            tokio::spawn(async move {
+                let request = proto::ListTracingPoliciesRequest::default();
+                let update = match client.list_tracing_policies(request).await {
+                    Ok(response) => Update::Policies(index, response.into_inner().policies),
+                    Err(status) => {
+                        Update::Outcome(format!("listing policies: {}", status.message()))
+                    }
+                };
+                let _ = sender.send(update).await;
+            });
+        }
+    }
+
+    /// Changes policy `name` of agent `index` (as listed: its namespace and domain go with it).
+    pub fn call(&self, index: usize, name: &str, call: PolicyCall) {
+        let label = self.label(index);
+        let found = self
+            .policies
+            .get(index)
+            .and_then(|p| p.iter().find(|s| s.name == name));
+        let (Some(mut client), Some(policy)) = (self.client(index), found.cloned()) else {
+            let _ = self.sender.try_send(Update::Outcome(format!(
+                "{label}: {name} is not listed there (disconnected?)"
+            )));
+            return;
+        };
+        let sender = self.sender.clone();
+        tokio::spawn(async move {
+            let result = match call {
+                PolicyCall::Configure { enable, mode } => client
+                    .configure_tracing_policy(proto::ConfigureTracingPolicyRequest {
+                        name: policy.name.clone(),
+                        namespace: policy.namespace.clone(),
+                        enable,
+                        mode: mode.map(|m| m as i32),
+                        domain: policy.domain.clone(),
+                    })
+                    .await
+                    .map(drop),
+                PolicyCall::Delete => client
+                    .delete_tracing_policy(proto::DeleteTracingPolicyRequest {
+                        name: policy.name.clone(),
+                        namespace: policy.namespace.clone(),
+                        domain: policy.domain.clone(),
+                    })
+                    .await
+                    .map(drop),
+            };
+            let message = match result {
+                Ok(()) => format!("{label}: {} changed", policy.name),
+                Err(status) => format!("{label}: {}: {}", policy.name, status.message()),
+            };
+            let _ = sender.send(Update::Outcome(message)).await;
+        });
+    }
+
+    /// Adds a policy (YAML text) to every connected agent.
+    pub fn add_policy(&self, yaml: String) {
+        for index in 0..self.links.len() {
+            let label = self.label(index);
+            let Some(mut client) = self.client(index) else {
+                let _ = self
+                    .sender
+                    .try_send(Update::Outcome(format!("{label}: not connected")));
+                continue;
+            };
+            let (sender, yaml) = (self.sender.clone(), yaml.clone());
+            tokio::spawn(async move {
+                let request = proto::AddTracingPolicyRequest {
+                    yaml,
+                    domain: String::new(),
+                };
+                let message = match client.add_tracing_policy(request).await {
+                    Ok(_) => format!("{label}: added"),
+                    Err(status) => format!("{label}: not added: {}", status.message()),
+                };
+                let _ = sender.send(Update::Outcome(message)).await;
+            });
+        }
+    }
+
+    /// The node name of agent `index` once known and its own, else its address.
+    pub fn label(&self, index: usize) -> String {
+        let link = &self.links[index];
+        let shared = self
+            .links
+            .iter()
+            .filter(|l| l.node_name == link.node_name)
+            .count()
+            > 1;
+        if link.node_name.is_empty() || shared {
+            link.address.to_string()
+        } else {
+            link.node_name.clone()
         }
     }
 
@@ -251,7 +394,8 @@ impl Follower {
     async fn stream(&self) -> (String, bool) {
         let mut client = match connect(&self.address, self.tls.as_ref()).await {
             Ok(client) => client,
-            Err(e) => return (format!("{e:#}"), false),
+            // The root cause says it best ("Connection refused", "No such file…").
+            Err(e) => return (e.root_cause().to_string(), false),
         };
         let mut stream = match client.get_events(self.request.clone()).await {
             Ok(response) => response.into_inner(),

@@ -47,6 +47,18 @@ pub struct SourceStatus {
     pub bad_lines: u64,
     /// Replay: events played, of how many (when known), speed, playing or not, finished.
     pub replay: Option<ReplayStatus>,
+    /// Agents (`--agent`): each one's connection.
+    pub agents: Vec<AgentStatus>,
+}
+
+/// One agent's connection, as the status bar shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentStatus {
+    /// Its node name once known, else its address.
+    pub label: String,
+    pub up: bool,
+    /// Why it is down and when it retries; empty while up.
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -226,6 +238,20 @@ impl App {
             self.tree.expire(now, self.keep_exited);
         }
         self.interner.prune();
+    }
+
+    /// Whether events came from more than one node: rows then name their node.
+    pub fn several_nodes(&self) -> bool {
+        self.node_names.len() > 1
+    }
+
+    /// The width of the node column (0 with a single node).
+    pub fn node_width(&self) -> usize {
+        if self.several_nodes() {
+            self.node_names.widest()
+        } else {
+            0
+        }
     }
 
     /// Events the stream pane shows: all of them, or those before the pause.

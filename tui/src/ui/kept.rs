@@ -103,6 +103,10 @@ impl KeptEvent {
         }
     }
 
+    pub fn node_name(&self) -> &str {
+        &self.node_name
+    }
+
     /// The event as it arrived.
     pub fn event(&self) -> Event {
         let process = self.process.as_deref().cloned();
@@ -177,6 +181,20 @@ pub struct NodeNames {
 }
 
 impl NodeNames {
+    /// How many nodes the events came from.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The longest node name, in characters.
+    pub fn widest(&self) -> usize {
+        self.names
+            .keys()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0)
+    }
+
     fn get(&mut self, name: &str) -> Arc<str> {
         if let Some(shared) = self.names.get(name) {
             return shared.clone();

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod policies;
 mod policy_control;
 mod process_tree;
+mod remote_policies;
 mod runner;
 mod search;
 pub mod theme;

@@ -36,6 +36,8 @@ pub struct PolicyRow {
     pub problems: Vec<String>,
     /// Its enforcement actions (Sigkill, Signal…): empty for a monitor-only policy.
     pub enforcement: Vec<ActionKind>,
+    /// The agent it runs on (an index into the UI's agents); None for this host or a replay.
+    pub agent: Option<usize>,
 }
 
 impl PolicyRow {
@@ -78,19 +80,27 @@ impl PolicyRow {
             yaml: entry.policy.yaml.clone(),
             problems: entry.problems.clone(),
             enforcement: entry.enforcement_actions(),
+            agent: None,
         }
     }
 }
 
-/// A change the runner makes through the policy store.
+/// A change the runner makes through the policy store, or through an agent's API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PolicyCommand {
-    SetEnabled { name: String, enabled: bool },
-    SetMode { name: String, mode: Mode },
+    SetEnabled { policy: PolicyRef, enabled: bool },
+    SetMode { policy: PolicyRef, mode: Mode },
     DisarmAll,
     Load(PathBuf),
-    Unload(String),
-    Reload(String),
+    Unload(PolicyRef),
+    Reload(PolicyRef),
+}
+
+/// A policy by name, and the agent it runs on (None: this host).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyRef {
+    pub name: String,
+    pub agent: Option<usize>,
 }
 
 /// A question the user answers with y or n before the command runs.
@@ -150,10 +160,14 @@ impl PolicyPane {
 
     /// Replaces the rows, keeping the selection on the same policy where it still exists.
     pub fn set_rows(&mut self, rows: Vec<PolicyRow>) {
-        let selected = self.selected_row().map(|r| r.name.clone());
+        let selected = self.selected_row().map(|r| (r.name.clone(), r.agent));
         self.rows = rows;
         self.selected = selected
-            .and_then(|name| self.rows.iter().position(|r| r.name == name))
+            .and_then(|(name, agent)| {
+                self.rows
+                    .iter()
+                    .position(|r| r.name == name && r.agent == agent)
+            })
             .unwrap_or(0)
             .min(self.rows.len().saturating_sub(1));
     }
@@ -207,16 +221,34 @@ impl PolicyPane {
 
     fn act_on(&mut self, action: Action, row: PolicyRow) {
         let name = row.name.clone();
+        let policy = PolicyRef {
+            name: name.clone(),
+            agent: row.agent,
+        };
         match action {
             Action::TogglePolicy => self.commands.push(PolicyCommand::SetEnabled {
-                name,
+                policy,
                 enabled: row.status != PolicyStatus::Enabled,
             }),
             Action::PolicyMode if row.mode == Mode::Enforce => {
                 self.commands.push(PolicyCommand::SetMode {
-                    name,
+                    policy,
                     mode: Mode::Monitor,
                 })
+            }
+            // An agent's status does not say which actions a policy takes.
+            Action::PolicyMode if row.agent.is_some() => {
+                let command = PolicyCommand::SetMode {
+                    policy,
+                    mode: Mode::Enforce,
+                };
+                self.ask_or_run(
+                    command,
+                    format!(
+                        "Enforce {name} on agent {}? Its enforcement actions will act on that node's matching processes. y/n",
+                        row.source
+                    ),
+                );
             }
             Action::PolicyMode if row.enforcement.is_empty() => {
                 self.message = Some(format!(
@@ -225,26 +257,31 @@ impl PolicyPane {
             }
             Action::PolicyMode => {
                 let command = PolicyCommand::SetMode {
-                    name: name.clone(),
+                    policy,
                     mode: Mode::Enforce,
                 };
-                if self.skip_confirmation {
-                    self.commands.push(command);
-                } else {
-                    let actions: Vec<String> =
-                        row.enforcement.iter().map(|a| format!("{a:?}")).collect();
-                    self.confirm = Some(Confirmation {
-                        question: format!(
-                            "Enforce {name}? Its {} will act on matching processes (PID 1 and tetrascope excepted). y/n",
-                            actions.join(", ")
-                        ),
-                        command,
-                    });
-                }
+                let actions: Vec<String> =
+                    row.enforcement.iter().map(|a| format!("{a:?}")).collect();
+                self.ask_or_run(
+                    command,
+                    format!(
+                        "Enforce {name}? Its {} will act on matching processes (PID 1 and tetrascope excepted). y/n",
+                        actions.join(", ")
+                    ),
+                );
             }
-            Action::UnloadPolicy => self.commands.push(PolicyCommand::Unload(name)),
-            Action::ReloadPolicy => self.commands.push(PolicyCommand::Reload(name)),
+            Action::UnloadPolicy => self.commands.push(PolicyCommand::Unload(policy)),
+            Action::ReloadPolicy => self.commands.push(PolicyCommand::Reload(policy)),
             _ => {}
+        }
+    }
+
+    /// Asks `question` before running `command`, unless confirmations are off.
+    fn ask_or_run(&mut self, command: PolicyCommand, question: String) {
+        if self.skip_confirmation {
+            self.commands.push(command);
+        } else {
+            self.confirm = Some(Confirmation { question, command });
         }
     }
 
@@ -436,6 +473,7 @@ mod tests {
             yaml: String::new(),
             problems: Vec::new(),
             enforcement,
+            agent: None,
         }
     }
 
@@ -461,10 +499,47 @@ mod tests {
         assert_eq!(
             pane.commands,
             vec![PolicyCommand::SetMode {
-                name: "iris".into(),
+                policy: PolicyRef {
+                    name: "iris".into(),
+                    agent: None
+                },
                 mode: Mode::Enforce
             }]
         );
+    }
+
+    #[test]
+    fn an_agents_policy_is_enforced_there_after_asking() {
+        let mut pane = PolicyPane::default();
+        let local = row("iris", Mode::Monitor, vec![ActionKind::Sigkill]);
+        let remote = PolicyRow {
+            source: "node-b grpc".into(),
+            agent: Some(1),
+            // An agent's status does not list the actions.
+            enforcement: Vec::new(),
+            ..local.clone()
+        };
+        pane.set_rows(vec![local, remote]);
+        pane.move_selection(Action::Down, 1);
+        pane.handle(Action::PolicyMode);
+        let question = &pane.confirm.as_ref().expect("asks").question;
+        assert!(question.contains("on agent node-b grpc"), "{question}");
+        pane.confirm_key(key('y'));
+        let policy = PolicyRef {
+            name: "iris".into(),
+            agent: Some(1),
+        };
+        assert_eq!(
+            pane.commands,
+            vec![PolicyCommand::SetMode {
+                policy: policy.clone(),
+                mode: Mode::Enforce
+            }]
+        );
+        // The selection stays on the agent's row when the rows come again.
+        pane.set_rows(pane.rows.clone());
+        pane.handle(Action::UnloadPolicy);
+        assert_eq!(pane.commands[1], PolicyCommand::Unload(policy));
     }
 
     #[test]

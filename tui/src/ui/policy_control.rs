@@ -1,11 +1,13 @@
-//! Carries out the policy pane's commands through the live source's policy store, notes every
-//! change in the recording in progress, and keeps the pane's rows in step with the store (live)
-//! or with the recording's policy changes (replay).
+//! Carries out the policy pane's commands through the live source's policy store (or the
+//! agents' API, `remote_policies.rs`), notes every change in the recording in progress, and
+//! keeps the pane's rows in step with the store (live), the agents, or the recording's policy
+//! changes (replay).
 use std::path::Path;
 
 use super::{
     app::App,
-    policies::{PolicyCommand, PolicyRow},
+    policies::{PolicyCommand, PolicyRef, PolicyRow},
+    remote_policies,
     runner::UiSource,
 };
 use crate::{
@@ -27,6 +29,12 @@ pub fn apply_commands(app: &mut App, source: &mut UiSource, recording: Option<&m
     }
     let live = match source {
         UiSource::Live(live) => live,
+        UiSource::Remote(remote) => {
+            for command in commands {
+                app.policies.message = Some(remote_policies::run(remote, command));
+            }
+            return;
+        }
         UiSource::Replay(replay) => {
             for command in commands {
                 app.policies.message = Some(match command {
@@ -61,7 +69,10 @@ type Outcome = Result<(String, Vec<(String, String)>), String>;
 
 fn run(live: &mut LocalSource, command: &PolicyCommand) -> Outcome {
     match command {
-        PolicyCommand::SetEnabled { name, enabled } => {
+        PolicyCommand::SetEnabled {
+            policy: PolicyRef { name, .. },
+            enabled,
+        } => {
             live.set_policy_enabled(name, *enabled)?;
             let change = if *enabled { "enabled" } else { "disabled" };
             Ok((
@@ -69,7 +80,10 @@ fn run(live: &mut LocalSource, command: &PolicyCommand) -> Outcome {
                 vec![(change.into(), name.clone())],
             ))
         }
-        PolicyCommand::SetMode { name, mode } => {
+        PolicyCommand::SetMode {
+            policy: PolicyRef { name, .. },
+            mode,
+        } => {
             live.set_policy_mode(name, *mode)?;
             let change = mode_name(*mode);
             Ok((
@@ -92,14 +106,14 @@ fn run(live: &mut LocalSource, command: &PolicyCommand) -> Outcome {
             ))
         }
         PolicyCommand::Load(path) => load(live, path),
-        PolicyCommand::Unload(name) => {
+        PolicyCommand::Unload(PolicyRef { name, .. }) => {
             live.remove_policy(name)?;
             Ok((
                 format!("{name} unloaded"),
                 vec![("unloaded".into(), name.clone())],
             ))
         }
-        PolicyCommand::Reload(name) => reload(live, name),
+        PolicyCommand::Reload(PolicyRef { name, .. }) => reload(live, name),
     }
 }
 
@@ -263,6 +277,7 @@ pub fn refresh(app: &mut App, source: &mut UiSource) {
                 .map(PolicyRow::from_entry)
                 .collect()
         }
+        UiSource::Remote(remote) => remote_policies::rows(remote),
         UiSource::Replay(replay) => {
             app.policies.read_only = true;
             let mut rows = recorded_rows(replay.recording(), replay.position());

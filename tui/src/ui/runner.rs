@@ -8,7 +8,7 @@ use ratatui::DefaultTerminal;
 
 use super::{
     action::Action,
-    app::{App, Pane, ReplayStatus, SourceStatus},
+    app::{AgentStatus, App, Pane, ReplayStatus, SourceStatus},
     kept::KeptEvent,
     keys::KeyMap,
     policy_control,
@@ -18,12 +18,21 @@ use super::{
 use crate::{
     event::Event,
     record::{LiveRecording, ReadItem},
-    source::{local::LocalSource, replay::ReplaySource},
+    source::{
+        local::LocalSource,
+        remote::{LinkState, RemoteSource},
+        replay::ReplaySource,
+    },
 };
+
+/// How often the agents' policies are listed again.
+const POLICY_LISTING: Duration = Duration::from_secs(2);
 
 /// Where the UI's events come from.
 pub enum UiSource {
     Live(Box<LocalSource>),
+    /// Agents over gRPC (`--agent ADDR`).
+    Remote(Box<RemoteSource>),
     Replay(Box<ReplaySource>),
 }
 
@@ -86,6 +95,7 @@ async fn event_loop(
     let mut source_done = false;
     let mut dirty = true;
     let mut recording: Option<LiveRecording> = None;
+    let mut listed_at: Option<Instant> = None;
     while !app.should_quit {
         if dirty {
             update_source_status(&mut app, source, source_done);
@@ -159,7 +169,14 @@ async fn event_loop(
                 dirty = true;
             }
             _ = tick.tick() => {
-                app.tick(Instant::now());
+                let now = Instant::now();
+                app.tick(now);
+                if let UiSource::Remote(remote) = &*source
+                    && listed_at.is_none_or(|at| now.duration_since(at) >= POLICY_LISTING)
+                {
+                    remote.list_policies();
+                    listed_at = Some(now);
+                }
                 policy_control::refresh(&mut app, source);
                 dirty = true;
             }
@@ -185,7 +202,9 @@ fn switch_syscall_counting(app: &mut App, source: &mut UiSource) {
 /// Starts or stops recording the live stream (every event, whatever the filter shows).
 fn toggle_recording(app: &mut App, source: &UiSource, recording: &mut Option<LiveRecording>) {
     let UiSource::Live(live) = source else {
-        app.recording = Some("recording works on the live view only".into());
+        app.recording = Some(
+            "recording works on the live view only (on an agent's host: tetrascope record)".into(),
+        );
         return;
     };
     app.recording = Some(match recording.take() {
@@ -230,6 +249,17 @@ async fn next_events(source: &mut UiSource, batch: &mut Vec<Event>, app: &mut Ap
     match source {
         UiSource::Live(live) => {
             live.next_batch(batch).await?;
+            Ok(true)
+        }
+        UiSource::Remote(remote) => {
+            if remote.next_batch(batch).await? {
+                let outcomes = remote.take_outcomes();
+                if !outcomes.is_empty() {
+                    app.policies.message = Some(outcomes.join("; "));
+                    // Show the change as soon as the agents have made it.
+                    remote.list_policies();
+                }
+            }
             Ok(true)
         }
         UiSource::Replay(replay) => Ok(match replay.next().await? {
@@ -302,6 +332,27 @@ fn update_source_status(app: &mut App, source: &UiSource, finished: bool) {
         UiSource::Live(live) => {
             let counters = live.counters();
             app.source.dropped = counters.kernel_lost + counters.malformed;
+        }
+        UiSource::Remote(remote) => {
+            let links = remote.links();
+            app.source.dropped = links.iter().map(|l| l.dropped + l.undecodable).sum();
+            let now = Instant::now();
+            app.source.agents = links
+                .iter()
+                .enumerate()
+                .map(|(index, link)| AgentStatus {
+                    label: remote.label(index),
+                    up: link.state == LinkState::Connected,
+                    detail: match &link.state {
+                        LinkState::Connected => String::new(),
+                        LinkState::Connecting => "connecting".into(),
+                        LinkState::Down { reason, retry_at } => format!(
+                            "{reason}; retry in {}s",
+                            retry_at.saturating_duration_since(now).as_secs() + 1
+                        ),
+                    },
+                })
+                .collect();
         }
         UiSource::Replay(replay) => {
             app.source.replay = Some(ReplayStatus {

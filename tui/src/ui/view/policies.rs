@@ -81,7 +81,8 @@ fn row_line(
         PolicyStatus::NotLoaded => ("recorded", theme.dim),
     };
     let (mode, mode_style) = match row.mode {
-        Mode::Enforce if row.enforcement.is_empty() => ("monitor*", base),
+        // Enforce on a monitor-only policy; an agent's rows do not list actions.
+        Mode::Enforce if row.enforcement.is_empty() && row.agent.is_none() => ("monitor*", base),
         Mode::Enforce => ("ENFORCE", theme.kill),
         Mode::Monitor => ("monitor", theme.would_kill),
     };

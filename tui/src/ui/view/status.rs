@@ -68,6 +68,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
             theme.status_bar,
         ));
     }
+    for agent in &app.source.agents {
+        if agent.up {
+            spans.push(styled(format!(" {} ● ", agent.label), theme.status_bar));
+        } else {
+            let detail = super::elide(&agent.detail, 48);
+            spans.push(styled(format!(" {} ✖ {detail} ", agent.label), theme.error));
+        }
+    }
     spans.push(styled(
         format!(
             " {:.0} ev/s  total {}  dropped {}  bad lines {} ",

@@ -42,6 +42,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
         .max(height.min(visible))
         .min(visible);
     let start = end.saturating_sub(height);
+    let node_width = app.node_width();
     for index in start..end {
         let kept = &app.events[index];
         let selected = index == app.stream_selected && (focused(app, Pane::Stream) || !app.follow);
@@ -50,7 +51,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
         } else {
             event_style(kept, look)
         };
-        lines.push(Line::from(styled(compact_line(&kept.event()), style)));
+        let line = compact_line(&kept.event());
+        lines.push(Line::from(if node_width > 0 {
+            // Several agents: each line starts with its node.
+            vec![
+                styled(
+                    format!("{:<node_width$} ", kept.node_name()),
+                    look.theme.dim,
+                ),
+                styled(line, style),
+            ]
+        } else {
+            vec![styled(line, style)]
+        }));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -8,6 +8,7 @@ use super::{Look, elide, focused, pane, styled};
 use ratatui::{style::Style, text::Span};
 
 use crate::{
+    model::node_of,
     policy::hit_event::Verdict,
     ui::{
         app::{App, NEW_HIGHLIGHT, Pane},
@@ -44,6 +45,8 @@ struct Build<'a> {
     theme: &'a Theme,
     now: Instant,
     refresh_at: Option<Instant>,
+    /// Root rows name their node (events from several agents).
+    nodes: bool,
 }
 
 impl TreeCache {
@@ -54,6 +57,7 @@ impl TreeCache {
         opened: &HashSet<Vec<String>>,
         theme: &Theme,
         now: Instant,
+        nodes: bool,
     ) {
         let stale = self.generation != Some(tree.generation())
             || self.query != search.query
@@ -71,6 +75,7 @@ impl TreeCache {
             theme,
             now,
             refresh_at: None,
+            nodes,
         };
         self.items = tree
             .roots()
@@ -118,7 +123,12 @@ fn item(
     };
     build.path.pop();
     let positions = build.search.positions(&node.process).unwrap_or_default();
-    let row = row(node, parent_pid, build.theme, now < fresh_until, &positions);
+    let mut row = row(node, parent_pid, build.theme, now < fresh_until, &positions);
+    if build.nodes && depth == 0 {
+        let node_name = node_of(id).unwrap_or_else(|| "?".into());
+        row.spans
+            .insert(0, styled(format!("[{node_name}] "), build.theme.dim));
+    }
     TreeItem::new(id.to_string(), row, children).ok()
 }
 
@@ -257,7 +267,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &mut App, cache: &mut TreeCache,
         || cache.opened != *app.tree_state.opened()
     {
         let opened = app.tree_state.opened();
-        cache.refresh(&app.tree, &mut app.search, opened, look.theme, look.now);
+        let nodes = app.several_nodes();
+        cache.refresh(
+            &app.tree,
+            &mut app.search,
+            opened,
+            look.theme,
+            look.now,
+            nodes,
+        );
     }
     let title = format!(" Processes ({}) ", app.tree.len());
     let block = pane(title, focused(app, Pane::Tree), look.theme);
