@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod cli;
 pub mod event;
+pub mod kube;
 pub mod model;
 pub mod policy;
 pub mod record;

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the built binary, root checks, live captures.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod kube;
+
 use std::{
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# A real kube-apiserver (and etcd) for the Kubernetes tests, built once per machine from Debian's
+# kubernetes source package by ../shared/tools/build-kube-apiserver.sh (about 8 minutes) and
+# cached under /var/cache, keyed by that script's hash. Prints the binary's path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=../shared/tools/build-kube-apiserver.sh
+key=$(sha256sum "$build" | cut -c1-16)
+work=/var/cache/tetrascope-kube-apiserver/$key
+if [ ! -x "$work/bin/kube-apiserver" ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends golang-go etcd-server etcd-client \
+        golang-github-modern-go-reflect2-dev rsync jq ca-certificates openssl >/dev/null
+    bash "$build" "$work" >&2
+fi
+echo "$work/bin/kube-apiserver"

@@ -1,0 +1,3 @@
+//! Kubernetes: the cluster's TracingPolicy objects, pod metadata for events, and the agents of a
+//! DaemonSet viewed from one terminal.
+pub mod connect;
