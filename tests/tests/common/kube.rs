@@ -253,6 +253,64 @@ impl Cluster {
         self.wait_ready();
     }
 
+    /// An API request as the admin: `method` on `path` (e.g. `/api/v1/namespaces`) with a JSON
+    /// body (PATCH sends a merge patch); returns the status code and the JSON answer.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        use std::io::Write;
+        let content_type = if method == "PATCH" {
+            "Content-Type: application/merge-patch+json"
+        } else {
+            "Content-Type: application/json"
+        };
+        let mut child = Command::new("curl")
+            .args([
+                "-s",
+                "-X",
+                method,
+                "-H",
+                content_type,
+                "--data-binary",
+                "@-",
+            ])
+            .args(["-w", "\n%{http_code}", "--cacert"])
+            .arg(self.dir.join("ca.crt"))
+            .arg("--cert")
+            .arg(self.dir.join("admin.crt"))
+            .arg("--key")
+            .arg(self.dir.join("admin.key"))
+            .arg(format!("{}{path}", self.server))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let text = body.map(ToString::to_string).unwrap_or_default();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let out = String::from_utf8(out.stdout).unwrap();
+        let (answer, code) = out.rsplit_once('\n').unwrap();
+        (
+            code.trim().parse().unwrap(),
+            serde_json::from_str(answer).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Creates an object (POST to `path`), asserting that the server accepted it.
+    pub fn create(&self, path: &str, object: serde_json::Value) -> serde_json::Value {
+        let (code, answer) = self.request("POST", path, Some(&object));
+        assert!(code == 201 || code == 200, "POST {path}: {code} {answer}");
+        answer
+    }
+
     /// A kubeconfig for the user `limited` (a token with no rights).
     pub fn limited_kubeconfig(&self) -> PathBuf {
         let path = self.dir.join("limited.kubeconfig");

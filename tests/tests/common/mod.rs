@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod kube;
+pub mod kubelet;
 
 use std::{
     io::{BufRead, BufReader, Read},

@@ -1,5 +1,5 @@
 //! Agent addresses as Tetragon writes them: `unix:///var/run/tetragon/tetragon.sock` or
-//! `host:port`.
+//! `host:port`; and `pod://NAMESPACE/POD:PORT`, an agent's pod reached by port-forward.
 use std::{fmt, path::PathBuf, str::FromStr};
 
 /// Where `tetrascope agent` listens unless told otherwise: root-only, on this host.
@@ -10,15 +10,17 @@ pub enum Address {
     Unix(PathBuf),
     /// `host:port`; the host may be a name, an IPv4 address or a bracketed IPv6 address.
     Tcp(String),
+    /// A port of a pod, through the Kubernetes API server.
+    Pod {
+        namespace: String,
+        name: String,
+        port: u16,
+    },
 }
 
 impl Address {
     pub fn default_socket() -> Self {
         Address::Unix(PathBuf::from(DEFAULT_SOCKET))
-    }
-
-    pub fn is_unix(&self) -> bool {
-        matches!(self, Address::Unix(_))
     }
 }
 
@@ -26,6 +28,18 @@ impl FromStr for Address {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
+        if let Some(pod) = text.strip_prefix("pod://") {
+            let parsed = pod.split_once('/').and_then(|(namespace, rest)| {
+                let (name, port) = rest.rsplit_once(':')?;
+                let port = port.parse().ok()?;
+                (!namespace.is_empty() && !name.is_empty()).then(|| Address::Pod {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                    port,
+                })
+            });
+            return parsed.ok_or_else(|| format!("{text:?}: expected pod://NAMESPACE/POD:PORT"));
+        }
         if let Some(path) = text.strip_prefix("unix://").or(text.strip_prefix("unix:")) {
             if path.is_empty() {
                 return Err(format!("{text:?}: the unix socket path is empty"));
@@ -49,6 +63,11 @@ impl fmt::Display for Address {
         match self {
             Address::Unix(path) => write!(f, "unix://{}", path.display()),
             Address::Tcp(host_port) => f.write_str(host_port),
+            Address::Pod {
+                namespace,
+                name,
+                port,
+            } => write!(f, "pod://{namespace}/{name}:{port}"),
         }
     }
 }
@@ -77,7 +96,17 @@ mod tests {
             "[::1]:54321".parse::<Address>(),
             Ok(Address::Tcp("[::1]:54321".into()))
         );
-        for bad in ["localhost", ":54321", "host:port", "unix://", "host:99999"] {
+        let pod: Address = "pod://tetrascope/agent-x7k2:54321".parse().unwrap();
+        assert_eq!(pod.to_string(), "pod://tetrascope/agent-x7k2:54321");
+        for bad in [
+            "localhost",
+            ":54321",
+            "host:port",
+            "unix://",
+            "host:99999",
+            "pod://agent:1",
+            "pod://ns/agent",
+        ] {
             assert!(bad.parse::<Address>().is_err(), "{bad}");
         }
     }

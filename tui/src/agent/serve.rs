@@ -216,6 +216,7 @@ async fn listen(
             });
             Ok(bound)
         }
+        Address::Pod { .. } => bail!("{address}: an agent listens on a socket or a TCP port"),
     }
 }
 

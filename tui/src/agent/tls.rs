@@ -15,15 +15,14 @@ pub struct ServerTls {
     pub require_client_cert: bool,
 }
 
-#[derive(Clone, Debug, Default)]
+/// TLS to agents, read once: the CA (PEM) of their certificates and our identity if any.
+#[derive(Clone, Debug)]
 pub struct ClientTls {
-    /// CA that signed the agent's certificate.
-    pub ca: Option<PathBuf>,
-    /// Our certificate and key, for agents that ask for one.
-    pub cert: Option<PathBuf>,
-    pub key: Option<PathBuf>,
+    ca: Vec<u8>,
+    /// Our certificate and key (PEM), for agents that ask for one.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
     /// The name to check the agent's certificate against (default: the address's host).
-    pub server_name: Option<String>,
+    server_name: Option<String>,
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
@@ -52,20 +51,41 @@ impl ServerTls {
 }
 
 impl ClientTls {
-    pub fn config(&self, host: &str) -> Result<ClientTlsConfig> {
-        let ca = self
-            .ca
-            .as_ref()
-            .context("TLS needs the CA of the agent's certificate (--tls-ca-cert-file)")?;
-        let mut config = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(read(ca, "CA certificate")?))
-            .domain_name(self.server_name.clone().unwrap_or_else(|| host.to_owned()));
-        if let (Some(cert), Some(key)) = (&self.cert, &self.key) {
-            config = config.identity(Identity::from_pem(
-                read(cert, "client certificate")?,
-                read(key, "client key")?,
-            ));
+    /// From PEM files (tetra's `--tls-ca-cert-file`, `--tls-cert-file`, `--tls-key-file`).
+    pub fn from_files(
+        ca: &Path,
+        identity: Option<(&Path, &Path)>,
+        server_name: Option<String>,
+    ) -> Result<Self> {
+        let identity = match identity {
+            Some((cert, key)) => {
+                Some((read(cert, "client certificate")?, read(key, "client key")?))
+            }
+            None => None,
+        };
+        Ok(ClientTls {
+            ca: read(ca, "CA certificate")?,
+            identity,
+            server_name,
+        })
+    }
+
+    /// From a CA certificate in memory (e.g. from the cluster's Secret).
+    pub fn from_ca_pem(ca: Vec<u8>, server_name: Option<String>) -> Self {
+        ClientTls {
+            ca,
+            identity: None,
+            server_name,
         }
-        Ok(config)
+    }
+
+    pub fn config(&self, host: &str) -> ClientTlsConfig {
+        let mut config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&self.ca))
+            .domain_name(self.server_name.clone().unwrap_or_else(|| host.to_owned()));
+        if let Some((cert, key)) = &self.identity {
+            config = config.identity(Identity::from_pem(cert, key));
+        }
+        config
     }
 }

@@ -129,7 +129,7 @@ fn print_remote(
     runtime.block_on(async {
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let mut source = RemoteSource::start(&args.remote.agents, args.remote.tls(), request);
+        let mut source = RemoteSource::start(&args.remote.agents, args.remote.dialer()?, request);
         let mut states: Vec<LinkState> = Vec::new();
         let mut events = Vec::new();
         loop {
@@ -169,6 +169,7 @@ fn report_links(links: &[AgentLink], seen: &mut Vec<LinkState>) {
         match &link.state {
             LinkState::Connecting => {}
             LinkState::Connected => eprintln!("tetrascope: connected to {}", link.address),
+            LinkState::Left => eprintln!("tetrascope: {} left the cluster", link.address),
             LinkState::Down { reason, retry_at } => eprintln!(
                 "tetrascope: {}: {reason}; retrying in {:.1}s",
                 link.address,

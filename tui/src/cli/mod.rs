@@ -1,5 +1,6 @@
 //! The command line: `tetrascope [COMMAND]`.
 mod agent;
+mod cluster_args;
 mod filter_args;
 mod getevents;
 mod live;
@@ -37,6 +38,8 @@ pub struct Cli {
     pub sensor: sensor_args::SensorArgs,
     #[command(flatten)]
     pub remote: remote_args::RemoteArgs,
+    #[command(flatten)]
+    pub cluster: cluster_args::ClusterViewArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -70,6 +73,7 @@ pub fn run() -> ExitCode {
         Some(Command::Policy(command)) => policy::run(command),
         Some(Command::Agent(args)) => agent::run(args),
         None if !cli.remote.agents.is_empty() => ui::remote(&cli.look, &cli.filters, &cli.remote),
+        None if cli.cluster.kube => ui::cluster(&cli.look, &cli.filters, &cli.cluster),
         None => ui::live(
             &cli.look,
             &cli.filters,

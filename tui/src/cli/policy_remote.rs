@@ -6,7 +6,7 @@ use anyhow::{Context, Result, ensure};
 use clap::Args;
 
 use super::{policy_args::ModeArg, remote_args::RemoteArgs};
-use crate::agent::{client::connect, proto};
+use crate::agent::proto;
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -73,6 +73,7 @@ fn agents(remote: &RemoteArgs) -> Result<()> {
 
 pub fn list(args: &ListArgs) -> Result<()> {
     agents(&args.remote)?;
+    let dialer = args.remote.dialer()?;
     runtime()?.block_on(async {
         if !args.json {
             println!(
@@ -81,7 +82,7 @@ pub fn list(args: &ListArgs) -> Result<()> {
             );
         }
         for address in &args.remote.agents {
-            let mut client = connect(address, args.remote.tls().as_ref()).await?;
+            let mut client = dialer.connect(address).await?;
             let request = proto::ListTracingPoliciesRequest {
                 domain: args.domain.clone(),
             };
@@ -131,9 +132,10 @@ pub fn add(args: &AddArgs) -> Result<()> {
     agents(&args.remote)?;
     let yaml = std::fs::read_to_string(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
+    let dialer = args.remote.dialer()?;
     runtime()?.block_on(async {
         for address in &args.remote.agents {
-            let mut client = connect(address, args.remote.tls().as_ref()).await?;
+            let mut client = dialer.connect(address).await?;
             let request = proto::AddTracingPolicyRequest {
                 yaml: yaml.clone(),
                 domain: String::new(),
@@ -150,9 +152,10 @@ pub fn add(args: &AddArgs) -> Result<()> {
 
 pub fn change(args: &NameArgs, change: Change) -> Result<()> {
     agents(&args.remote)?;
+    let dialer = args.remote.dialer()?;
     runtime()?.block_on(async {
         for address in &args.remote.agents {
-            let mut client = connect(address, args.remote.tls().as_ref()).await?;
+            let mut client = dialer.connect(address).await?;
             let result = match change {
                 Change::Delete => client
                     .delete_tracing_policy(proto::DeleteTracingPolicyRequest {

@@ -3,7 +3,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::agent::{address::Address, tls::ClientTls};
+use anyhow::Result;
+
+use crate::agent::{address::Address, client::Dialer, tls::ClientTls};
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct RemoteArgs {
@@ -26,13 +28,18 @@ pub struct RemoteArgs {
 }
 
 impl RemoteArgs {
-    /// TLS settings when a CA is given; plain connections otherwise.
-    pub fn tls(&self) -> Option<ClientTls> {
-        self.tls_ca_cert_file.as_ref().map(|ca| ClientTls {
-            ca: Some(ca.clone()),
-            cert: self.tls_cert_file.clone(),
-            key: self.tls_key_file.clone(),
-            server_name: self.tls_server_name.clone(),
-        })
+    /// How to reach the agents: TLS when a CA is given, plain connections otherwise.
+    pub fn dialer(&self) -> Result<Dialer> {
+        let tls = match &self.tls_ca_cert_file {
+            Some(ca) => Some(ClientTls::from_files(
+                ca,
+                self.tls_cert_file
+                    .as_deref()
+                    .zip(self.tls_key_file.as_deref()),
+                self.tls_server_name.clone(),
+            )?),
+            None => None,
+        };
+        Ok(Dialer { tls, kube: None })
     }
 }

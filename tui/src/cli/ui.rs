@@ -5,11 +5,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{
-    filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs, remote_args::RemoteArgs,
-    sensor_args::SensorArgs,
+    cluster_args::ClusterViewArgs, filter_args::FilterArgs, node::node_name,
+    policy_args::PolicyArgs, remote_args::RemoteArgs, sensor_args::SensorArgs,
 };
 use crate::{
     event::{EventType, Timestamp},
+    kube,
     source::{
         self,
         local::LocalSource,
@@ -83,18 +84,44 @@ pub fn live(
 pub fn remote(look: &LookArgs, filters: &FilterArgs, remote: &RemoteArgs) -> ExitCode {
     report(|| {
         let options = options(look, filters, "agents".into())?;
-        // tetrascope's own event types feed the syscall and file panes.
-        let own_types = [
-            EventType::TetrascopeSyscallStats,
-            EventType::TetrascopeFileAccess,
-        ];
-        let mut request = source::remote::request_for(&[], &[], &[], &own_types)?;
-        request.allow_list.push(Default::default());
+        let request = everything()?;
         block_on(async {
-            let source = RemoteSource::start(&remote.agents, remote.tls(), request);
+            let source = RemoteSource::start(&remote.agents, remote.dialer()?, request);
             ui::run(UiSource::Remote(Box::new(source)), options).await
         })
     })
+}
+
+/// The UI on every agent of a cluster: found by their pods' labels, followed as they come and
+/// go, reached by port-forward with TLS against the CA of their Secret.
+pub fn cluster(look: &LookArgs, filters: &FilterArgs, args: &ClusterViewArgs) -> ExitCode {
+    report(|| {
+        let options = options(look, filters, "cluster".into())?;
+        let request = everything()?;
+        block_on(async {
+            let client = kube::connect::client(&args.cluster()).await?;
+            let namespace = args.agents_namespace.clone();
+            let dialer = kube::agents::dialer(&client, &namespace).await?;
+            let source = RemoteSource::start(&[], dialer, request);
+            let discovery =
+                tokio::spawn(kube::agents::follow(client, namespace, source.membership()));
+            let result = ui::run(UiSource::Remote(Box::new(source)), options).await;
+            discovery.abort();
+            result
+        })
+    })
+}
+
+/// What the UI asks agents for: every event, tetrascope's own types too (they feed the
+/// syscall and file panes); the filter line applies in the UI, so that it can change.
+fn everything() -> Result<crate::agent::proto::GetEventsRequest> {
+    let own_types = [
+        EventType::TetrascopeSyscallStats,
+        EventType::TetrascopeFileAccess,
+    ];
+    let mut request = source::remote::request_for(&[], &[], &[], &own_types)?;
+    request.allow_list.push(Default::default());
+    Ok(request)
 }
 
 pub fn replay(args: &ReplayArgs) -> ExitCode {

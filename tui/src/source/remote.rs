@@ -7,15 +7,14 @@ use std::{
 };
 
 use anyhow::Result;
-use tokio::{sync::mpsc, task::JoinSet};
+use tokio::{sync::mpsc, task::AbortHandle};
 
 use crate::{
     agent::{
         address::Address,
-        client::{Client, connect},
+        client::{Client, Dialer},
         convert::from_proto,
         proto,
-        tls::ClientTls,
     },
     event::{Event, EventBody, EventFilter, EventType},
 };
@@ -36,6 +35,8 @@ pub enum LinkState {
         reason: String,
         retry_at: Instant,
     },
+    /// Its pod left the cluster (`--kube`): no longer followed.
+    Left,
 }
 
 #[derive(Clone, Debug)]
@@ -59,6 +60,28 @@ enum Update {
     Policies(usize, Vec<proto::TracingPolicyStatus>),
     /// The outcome of a policy call, for the status bar.
     Outcome(String),
+    /// An agent to follow from now on, or no longer (agents discovered in a cluster).
+    Join(Address),
+    Leave(Address),
+}
+
+/// Tells a [`RemoteSource`] which agents to follow, as they come and go.
+#[derive(Clone)]
+pub struct Membership(mpsc::Sender<Update>);
+
+impl Membership {
+    pub async fn join(&self, address: Address) {
+        let _ = self.0.send(Update::Join(address)).await;
+    }
+
+    pub async fn leave(&self, address: Address) {
+        let _ = self.0.send(Update::Leave(address)).await;
+    }
+
+    /// A message for the status bar (e.g. why discovery failed).
+    pub async fn say(&self, message: String) {
+        let _ = self.0.send(Update::Outcome(message)).await;
+    }
 }
 
 /// A change to one policy of one agent.
@@ -72,61 +95,100 @@ pub enum PolicyCall {
 }
 
 pub struct RemoteSource {
+    /// Every agent followed so far, in order of arrival (indexes stay valid: an agent that
+    /// leaves keeps its place, [`LinkState::Left`]).
     links: Vec<AgentLink>,
     /// The current client of each agent, for policy calls (None while disconnected).
     clients: Vec<Arc<Mutex<Option<Client>>>>,
+    followers: Vec<AbortHandle>,
     updates: mpsc::Receiver<Update>,
-    /// For the policy calls' tasks.
+    /// For the followers, the policy calls' tasks and discovery.
     sender: mpsc::Sender<Update>,
+    dialer: Dialer,
+    request: proto::GetEventsRequest,
     /// Each agent's policies as last listed.
     policies: Vec<Vec<proto::TracingPolicyStatus>>,
     outcomes: Vec<String>,
-    _tasks: JoinSet<()>,
+}
+
+impl Drop for RemoteSource {
+    fn drop(&mut self) {
+        for follower in &self.followers {
+            follower.abort();
+        }
+    }
 }
 
 impl RemoteSource {
     /// Starts following every agent; connections happen in the background.
-    pub fn start(
-        addresses: &[Address],
-        tls: Option<ClientTls>,
-        request: proto::GetEventsRequest,
-    ) -> Self {
+    pub fn start(addresses: &[Address], dialer: Dialer, request: proto::GetEventsRequest) -> Self {
         let (sender, updates) = mpsc::channel(QUEUE);
-        let mut tasks = JoinSet::new();
-        let mut clients = Vec::new();
-        for (index, address) in addresses.iter().enumerate() {
-            let client = Arc::new(Mutex::new(None));
-            clients.push(client.clone());
-            let follower = Follower {
-                index,
-                address: address.clone(),
-                tls: tls.clone(),
-                request: request.clone(),
-                updates: sender.clone(),
-                client,
-            };
-            tasks.spawn(follower.run());
-        }
-        let links: Vec<AgentLink> = addresses
-            .iter()
-            .map(|address| AgentLink {
-                address: address.clone(),
-                state: LinkState::Connecting,
-                node_name: String::new(),
-                events: 0,
-                dropped: 0,
-                undecodable: 0,
-                reconnects: 0,
-            })
-            .collect();
-        RemoteSource {
-            policies: vec![Vec::new(); links.len()],
-            links,
-            clients,
+        let mut source = RemoteSource {
+            links: Vec::new(),
+            clients: Vec::new(),
+            followers: Vec::new(),
             updates,
             sender,
+            dialer,
+            request,
+            policies: Vec::new(),
             outcomes: Vec::new(),
-            _tasks: tasks,
+        };
+        for address in addresses {
+            source.follow(address.clone());
+        }
+        source
+    }
+
+    /// For discovery: agents to follow as they come and go.
+    pub fn membership(&self) -> Membership {
+        Membership(self.sender.clone())
+    }
+
+    /// Follows a new agent (again, if it had left).
+    fn follow(&mut self, address: Address) {
+        let index = match self.links.iter().position(|l| l.address == address) {
+            Some(index) if self.links[index].state == LinkState::Left => index,
+            Some(_) => return,
+            None => {
+                self.links.push(AgentLink {
+                    address: address.clone(),
+                    state: LinkState::Connecting,
+                    node_name: String::new(),
+                    events: 0,
+                    dropped: 0,
+                    undecodable: 0,
+                    reconnects: 0,
+                });
+                self.clients.push(Arc::new(Mutex::new(None)));
+                self.policies.push(Vec::new());
+                self.links.len() - 1
+            }
+        };
+        self.links[index].state = LinkState::Connecting;
+        let follower = Follower {
+            index,
+            address,
+            dialer: self.dialer.clone(),
+            request: self.request.clone(),
+            updates: self.sender.clone(),
+            client: self.clients[index].clone(),
+        };
+        let handle = tokio::spawn(follower.run()).abort_handle();
+        match self.followers.get_mut(index) {
+            Some(slot) => *slot = handle,
+            None => self.followers.push(handle),
+        }
+    }
+
+    fn forget(&mut self, address: &Address) {
+        if let Some(index) = self.links.iter().position(|l| &l.address == address) {
+            self.followers[index].abort();
+            self.links[index].state = LinkState::Left;
+            self.policies[index].clear();
+            *self.clients[index]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = None;
         }
     }
 
@@ -160,6 +222,8 @@ impl RemoteSource {
                 out.push(*event);
                 false
             }
+            // A follower aborted while its update was queued does not revive its link.
+            Update::State(index, _) if self.links[index].state == LinkState::Left => false,
             Update::State(index, state) => {
                 let link = &mut self.links[index];
                 if state == LinkState::Connected && link.events > 0 {
@@ -178,6 +242,14 @@ impl RemoteSource {
             }
             Update::Outcome(message) => {
                 self.outcomes.push(message);
+                true
+            }
+            Update::Join(address) => {
+                self.follow(address);
+                true
+            }
+            Update::Leave(address) => {
+                self.forget(&address);
                 true
             }
         }
@@ -349,7 +421,7 @@ pub fn request_for(
 struct Follower {
     index: usize,
     address: Address,
-    tls: Option<ClientTls>,
+    dialer: Dialer,
     request: proto::GetEventsRequest,
     updates: mpsc::Sender<Update>,
     client: Arc<Mutex<Option<Client>>>,
@@ -392,7 +464,7 @@ impl Follower {
     /// Connects and forwards events until the stream ends; returns why it ended and whether
     /// it had been up.
     async fn stream(&self) -> (String, bool) {
-        let mut client = match connect(&self.address, self.tls.as_ref()).await {
+        let mut client = match self.dialer.connect(&self.address).await {
             Ok(client) => client,
             // The root cause says it best ("Connection refused", "No such file…").
             Err(e) => return (e.root_cause().to_string(), false),

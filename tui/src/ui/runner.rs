@@ -340,11 +340,12 @@ fn update_source_status(app: &mut App, source: &UiSource, finished: bool) {
             app.source.agents = links
                 .iter()
                 .enumerate()
+                .filter(|(_, link)| link.state != LinkState::Left)
                 .map(|(index, link)| AgentStatus {
                     label: remote.label(index),
                     up: link.state == LinkState::Connected,
                     detail: match &link.state {
-                        LinkState::Connected => String::new(),
+                        LinkState::Connected | LinkState::Left => String::new(),
                         LinkState::Connecting => "connecting".into(),
                         LinkState::Down { reason, retry_at } => format!(
                             "{reason}; retry in {}s",
