@@ -42,4 +42,6 @@ else
   rustup toolchain install "${PROBE_TOOLCHAIN}" --profile minimal
   rustup component add rust-src --toolchain "${PROBE_TOOLCHAIN}"
 fi
+# The Kubernetes tests run a real kube-apiserver and etcd (built once per machine, cached).
+say "kube-apiserver: $(bash "$(dirname "$0")/kube-apiserver.sh")"
 say "done"
