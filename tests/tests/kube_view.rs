@@ -67,20 +67,13 @@ impl Drop for TlsAgent {
 struct Screen(String);
 
 impl Screen {
+    /// Runs `command`; what it says when it ends stays on the screen.
     fn start(command: &str) -> Self {
         let session = format!("tetrascope-kube-view-{}", std::process::id());
+        let shell = format!("{command} 2>&1; echo exited-$?; sleep 3600");
         let status = Command::new("tmux")
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                &session,
-                "-x",
-                "170",
-                "-y",
-                "40",
-                command,
-            ])
+            .args(["new-session", "-d", "-s", &session, "-x", "170", "-y", "40"])
+            .args(["sh", "-c", &shell])
             .status()
             .unwrap();
         assert!(status.success());
@@ -172,7 +165,8 @@ fn the_cluster_view_finds_the_agents_and_follows_them() {
         tetrascope_bin().display(),
         cluster.kubeconfig.display()
     ));
-    // The recording's node: its events came through the port-forward.
+    // The pod's node first, then the recording's node: its events came through the
+    // port-forward.
     let screen = ui.wait_for("the agent's node and its events", |s| {
         s.contains("demo-node ●") && s.contains("/usr/bin/cat")
     });
@@ -186,8 +180,11 @@ fn the_cluster_view_finds_the_agents_and_follows_them() {
     );
     assert_eq!(code, 200);
     ui.wait_for("the agent gone", |s| !s.contains("demo-node ●"));
+    // The new pod's agent (the same process, whose recording has played: no events name it).
     run_pod(&cluster, "tetrascope-agent-b");
-    ui.wait_for("the new agent", |s| s.contains("demo-node ●"));
+    ui.wait_for("the new agent, named by its pod's node", |s| {
+        s.contains("node-1 ●")
+    });
 }
 
 #[test]

@@ -54,8 +54,12 @@ impl Kubelet {
                     };
                     let acceptor = acceptor.clone();
                     tokio::spawn(async move {
-                        if let Ok(tls) = acceptor.accept(tcp).await {
-                            let _ = forward(tls, target).await;
+                        let forwarded = match acceptor.accept(tcp).await {
+                            Ok(tls) => forward(tls, target).await,
+                            Err(e) => Err(e.into()),
+                        };
+                        if let Err(e) = forwarded {
+                            eprintln!("kubelet stand-in: {e}");
                         }
                     });
                 }
@@ -78,7 +82,7 @@ async fn forward(
         if let Some(query) = request.uri().query() {
             port = query
                 .split('&')
-                .find_map(|kv| kv.strip_prefix("ports="))
+                .find_map(|kv| kv.strip_prefix("port=").or(kv.strip_prefix("ports=")))
                 .and_then(|p| p.split(',').next()?.parse().ok())
                 .unwrap_or(0);
         }

@@ -66,7 +66,8 @@ pub async fn follow(client: kube::Client, namespace: String, members: Membership
                 }
                 if is_running(&pod) {
                     if running.insert(name.clone()) {
-                        members.join(address(&name)).await;
+                        let node = pod.spec.and_then(|s| s.node_name).unwrap_or_default();
+                        members.join(address(&name), node).await;
                     }
                 } else if running.remove(&name) {
                     members.leave(address(&name)).await;

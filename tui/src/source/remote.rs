@@ -61,7 +61,8 @@ enum Update {
     /// The outcome of a policy call, for the status bar.
     Outcome(String),
     /// An agent to follow from now on, or no longer (agents discovered in a cluster).
-    Join(Address),
+    /// With the node it runs on, if known, until its events name their own.
+    Join(Address, String),
     Leave(Address),
 }
 
@@ -70,8 +71,9 @@ enum Update {
 pub struct Membership(mpsc::Sender<Update>);
 
 impl Membership {
-    pub async fn join(&self, address: Address) {
-        let _ = self.0.send(Update::Join(address)).await;
+    /// Follows `address`, an agent on `node` ("" when unknown).
+    pub async fn join(&self, address: Address, node: String) {
+        let _ = self.0.send(Update::Join(address, node)).await;
     }
 
     pub async fn leave(&self, address: Address) {
@@ -135,7 +137,7 @@ impl RemoteSource {
             outcomes: Vec::new(),
         };
         for address in addresses {
-            source.follow(address.clone());
+            source.follow(address.clone(), String::new());
         }
         source
     }
@@ -146,7 +148,7 @@ impl RemoteSource {
     }
 
     /// Follows a new agent (again, if it had left).
-    fn follow(&mut self, address: Address) {
+    fn follow(&mut self, address: Address, node: String) {
         let index = match self.links.iter().position(|l| l.address == address) {
             Some(index) if self.links[index].state == LinkState::Left => index,
             Some(_) => return,
@@ -154,7 +156,7 @@ impl RemoteSource {
                 self.links.push(AgentLink {
                     address: address.clone(),
                     state: LinkState::Connecting,
-                    node_name: String::new(),
+                    node_name: node,
                     events: 0,
                     dropped: 0,
                     undecodable: 0,
@@ -244,8 +246,8 @@ impl RemoteSource {
                 self.outcomes.push(message);
                 true
             }
-            Update::Join(address) => {
-                self.follow(address);
+            Update::Join(address, node) => {
+                self.follow(address, node);
                 true
             }
             Update::Leave(address) => {
@@ -359,7 +361,7 @@ impl RemoteSource {
         let shared = self
             .links
             .iter()
-            .filter(|l| l.node_name == link.node_name)
+            .filter(|l| l.node_name == link.node_name && l.state != LinkState::Left)
             .count()
             > 1;
         if link.node_name.is_empty() || shared {
