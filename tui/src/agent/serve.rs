@@ -58,8 +58,10 @@ impl Default for AgentOptions {
 /// What the agent serves.
 pub enum Producer {
     Local(Box<LocalSource>),
-    /// A recording or an export, played at its own pace (for demos and tests: no probes).
-    Replay(Box<ReplaySource>),
+    /// A recording or an export, played at its own pace (for demos and tests: no probes);
+    /// with a node name, its events are stamped with it (`--node-name`), else they keep the
+    /// recorded one.
+    Replay(Box<ReplaySource>, Option<String>),
 }
 
 impl Producer {
@@ -67,9 +69,12 @@ impl Producer {
     async fn next(&mut self, out: &mut Vec<Event>) -> Result<bool> {
         match self {
             Producer::Local(local) => local.next_batch(out).await.map(|()| true),
-            Producer::Replay(replay) => loop {
+            Producer::Replay(replay, node_name) => loop {
                 match replay.next().await? {
-                    Some(ReadItem::Event(event)) => {
+                    Some(ReadItem::Event(mut event)) => {
+                        if let Some(name) = node_name {
+                            event.node_name.clone_from(name);
+                        }
                         out.push(event);
                         return Ok(true);
                     }
@@ -83,7 +88,7 @@ impl Producer {
     fn local(&mut self) -> Option<&mut LocalSource> {
         match self {
             Producer::Local(local) => Some(local),
-            Producer::Replay(_) => None,
+            Producer::Replay(..) => None,
         }
     }
 }
@@ -147,7 +152,7 @@ async fn run(
     // A recording plays from its start for the first client, rather than to nobody.
     let mut more = match producer {
         Producer::Local(_) => true,
-        Producer::Replay(_) => tokio::select! {
+        Producer::Replay(..) => tokio::select! {
             () = &mut stop => return Ok(0),
             () = fanout.first_stream() => true,
         },
