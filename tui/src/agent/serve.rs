@@ -28,6 +28,9 @@ use crate::{
 
 pub use super::fanout::DEFAULT_QUEUE;
 
+/// How often drops not yet reported to their clients are retried when no event comes.
+const DROP_REPORTS: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Requests larger than this are refused with RESOURCE_EXHAUSTED (a policy YAML is a few KB).
 const MAX_REQUEST: usize = 4 << 20;
 
@@ -147,6 +150,8 @@ async fn run(
     stop: impl Future<Output = ()>,
 ) -> Result<u64> {
     tokio::pin!(stop);
+    let mut report_drops = tokio::time::interval(DROP_REPORTS);
+    report_drops.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut events = Vec::new();
     let mut served = 0u64;
     // A recording plays from its start for the first client, rather than to nobody.
@@ -161,6 +166,7 @@ async fn run(
         tokio::select! {
             () = &mut stop => return Ok(served),
             Some(request) = incoming.recv() => control::handle(request, producer.local()),
+            _ = report_drops.tick() => fanout.report_pending(),
             Some(ended) = servers.join_next() => {
                 ended??;
                 bail!("a listener stopped");
