@@ -154,17 +154,17 @@ async fn run(
     report_drops.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut events = Vec::new();
     let mut served = 0u64;
-    // A recording plays from its start for the first client, rather than to nobody.
-    let mut more = match producer {
-        Producer::Local(_) => true,
-        Producer::Replay(..) => tokio::select! {
-            () = &mut stop => return Ok(0),
-            () = fanout.first_stream() => true,
-        },
-    };
+    // A recording plays from its start for the first client, rather than to nobody. Policy
+    // calls are answered meanwhile.
+    let mut waiting = matches!(producer, Producer::Replay(..));
+    let mut more = !waiting;
     loop {
         tokio::select! {
             () = &mut stop => return Ok(served),
+            () = fanout.first_stream(), if waiting => {
+                waiting = false;
+                more = true;
+            }
             Some(request) = incoming.recv() => control::handle(request, producer.local()),
             _ = report_drops.tick() => fanout.report_pending(),
             Some(ended) = servers.join_next() => {
