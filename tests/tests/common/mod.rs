@@ -10,6 +10,8 @@ use std::{
     time::Duration,
 };
 
+pub mod agent;
+
 use serde_json::Value;
 
 /// The `tetrascope` binary of this build (target/<profile>/tetrascope, beside our deps dir).
