@@ -12,11 +12,7 @@ use std::{
 };
 
 use base64::Engine;
-use common::{
-    kube::{Cluster, signed_cert},
-    kubelet::Kubelet,
-    tetrascope_bin,
-};
+use common::{kube::Cluster, kubelet::Kubelet, pki::signed_cert, tetrascope_bin};
 use serde_json::json;
 
 /// A replay agent serving TLS on a free port of 127.0.0.1, stopped on drop.

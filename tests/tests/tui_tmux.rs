@@ -221,6 +221,7 @@ fn the_live_view_shows_new_processes_and_records_them() {
         .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("/usr/bin/sleep 0.0102"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// The story of the policy pane, live: a loop reads the IRIS key while the policy is in monitor
@@ -349,81 +350,26 @@ fn the_policy_pane_switches_enforcement_live() {
     ] {
         assert!(meta.contains(change), "the sidecar notes {change}:\n{meta}");
     }
-}
-
-/// A `tetrascope agent` for the length of a test, stopped on drop.
-struct Agent {
-    child: std::process::Child,
-    socket: std::path::PathBuf,
-}
-
-impl Agent {
-    /// An agent on `socket`, serving `input` (a recording) or, without one, this host's probes;
-    /// returns once it listens.
-    fn start(socket: &Path, input: Option<&Path>) -> Self {
-        use std::io::{BufRead, BufReader};
-        let mut command = Command::new(tetrascope_bin());
-        command
-            .arg("agent")
-            .arg("--server-address")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--info-file")
-            .arg(socket.with_extension("json"))
-            .stderr(std::process::Stdio::piped());
-        match input {
-            Some(file) => command.arg("--input").arg(file).args(["--speed", "20"]),
-            None => command.args(["--no-syscalls", "--no-files"]),
-        };
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let agent = Agent {
-            child,
-            socket: socket.to_path_buf(),
-        };
-        loop {
-            let line = rx
-                .recv_timeout(Duration::from_secs(60))
-                .expect("the agent says where it listens");
-            if line.contains("listening on") {
-                return agent;
-            }
-        }
-    }
-
-    fn address(&self) -> String {
-        format!("unix://{}", self.socket.display())
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    // The recording holds everything the host did meanwhile: do not leave it behind.
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn the_ui_merges_agents_with_their_nodes_and_follows_their_connections() {
-    let dir = marker_dir("ui-agents");
+    use common::agent::{Agent, TempDir};
+    let dir = TempDir::new("ui-agents");
     let iris = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/iris-session.jsonl");
     let seed = common::shared_dir().join("fixtures/seed-events.jsonl");
-    let a = Agent::start(&dir.join("a.sock"), Some(&iris));
-    let b = Agent::start(&dir.join("b.sock"), Some(&seed));
-    let missing = dir.join("missing.sock");
-    let _ = std::fs::remove_file(&missing);
+    let speed = ["--speed", "20"];
+    let a = Agent::replay(&dir, "a.sock", &iris, &speed);
+    let _b = Agent::replay(&dir, "b.sock", &seed, &speed);
     let tmux = Tmux::start("agents", 170, 40);
     tmux.type_text(&format!(
-        "{} --agent {} --agent {} --agent unix://{}; echo exited-$?",
+        "{} --agent {} --agent {} --agent {}; echo exited-$?",
         tetrascope_bin().display(),
-        a.address(),
-        b.address(),
-        missing.display()
+        dir.socket("a.sock"),
+        dir.socket("b.sock"),
+        dir.socket("missing.sock"),
     ));
     tmux.send(&["Enter"]);
     let screen = tmux.wait_for("both nodes, a node column and the missing agent", |s| {
@@ -436,10 +382,9 @@ fn the_ui_merges_agents_with_their_nodes_and_follows_their_connections() {
     assert!(screen.contains("[kind-worker2]"), "{screen}");
 
     // An agent that goes away is shown down, and back when it returns.
-    let socket = a.socket.clone();
     drop(a);
     tmux.wait_for("the lost agent", |s| s.contains("demo-node ✖"));
-    let _a = Agent::start(&socket, Some(&iris));
+    let _a = Agent::replay(&dir, "a.sock", &iris, &speed);
     tmux.wait_for("the agent back", |s| s.contains("demo-node ●"));
     tmux.send(&["q"]);
     tmux.wait_for("a clean exit", |s| s.contains("exited-0"));
@@ -447,6 +392,7 @@ fn the_ui_merges_agents_with_their_nodes_and_follows_their_connections() {
 
 #[test]
 fn the_policy_pane_enforces_and_deletes_an_agents_policy() {
+    use common::agent::{Agent, TempDir};
     use std::os::unix::process::ExitStatusExt;
     if !require_root() {
         return;
@@ -454,14 +400,22 @@ fn the_policy_pane_enforces_and_deletes_an_agents_policy() {
     const KEY: &str = "/usr/irissys/mgr/iris.key";
     std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
     std::fs::write(KEY, "IRIS-KEY\n").unwrap();
-    let dir = marker_dir("ui-agent-policy");
-    let agent = Agent::start(&dir.join("live.sock"), None);
+    let dir = TempDir::new("ui-agent-policy");
+    let socket = dir.socket("live.sock");
+    let info = dir.join("live.json").display().to_string();
+    let _agent = Agent::start(&[
+        "--server-address",
+        &socket,
+        "--info-file",
+        &info,
+        "--no-syscalls",
+        "--no-files",
+    ]);
     let policy = common::shared_dir().join("policies/iris-read-file-sigkill.yaml");
     let tmux = Tmux::start("agent-policy", 170, 45);
     tmux.type_text(&format!(
-        "{} --agent {} 2>/dev/null; echo exited-$?",
+        "{} --agent {socket} 2>/dev/null; echo exited-$?",
         tetrascope_bin().display(),
-        agent.address()
     ));
     tmux.send(&["Enter"]);
     tmux.wait_for("the agent", |s| s.contains(" ●"));

@@ -3,6 +3,7 @@
 
 pub mod kube;
 pub mod kubelet;
+pub mod pki;
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -12,6 +13,8 @@ use std::{
     thread,
     time::Duration,
 };
+
+pub mod agent;
 
 use serde_json::Value;
 

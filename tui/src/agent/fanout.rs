@@ -83,6 +83,8 @@ impl Fanout {
                     continue;
                 }
                 if !stream.report_drops(&self.node_name) {
+                    // No room for the report: the event at hand is dropped too.
+                    stream.unreported += 1;
                     dropped += 1;
                     continue;
                 }
@@ -99,6 +101,17 @@ impl Fanout {
         self.dropped.fetch_add(dropped, Ordering::Relaxed);
     }
 
+    /// Reports the drops not yet reported to the streams that have room again. Called on a
+    /// timer: drops at the end of a burst would otherwise wait for the next event that passes
+    /// the stream's filter, which may never come (a recording that ended, a quiet host).
+    pub fn report_pending(&self) {
+        let mut streams = self.lock();
+        for stream in streams.iter_mut() {
+            stream.report_drops(&self.node_name);
+        }
+        streams.retain(|s| !s.queue.is_closed());
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Stream>> {
         // A panic while holding the lock leaves a plain Vec: still usable.
         self.streams.lock().unwrap_or_else(|e| e.into_inner())
@@ -106,8 +119,7 @@ impl Fanout {
 }
 
 impl Stream {
-    /// Sends the count of dropped events first, if any; false while there is no room for it
-    /// (the event at hand is then dropped too, and counted).
+    /// Sends the count of dropped events, if any; false while there is no room for it.
     fn report_drops(&mut self, node_name: &str) -> bool {
         if self.unreported == 0 {
             return true;
@@ -127,10 +139,7 @@ impl Stream {
                 self.unreported = 0;
                 true
             }
-            Err(_) => {
-                self.unreported += 1;
-                false
-            }
+            Err(_) => false,
         }
     }
 

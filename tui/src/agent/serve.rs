@@ -28,6 +28,9 @@ use crate::{
 
 pub use super::fanout::DEFAULT_QUEUE;
 
+/// How often drops not yet reported to their clients are retried when no event comes.
+const DROP_REPORTS: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Requests larger than this are refused with RESOURCE_EXHAUSTED (a policy YAML is a few KB).
 const MAX_REQUEST: usize = 4 << 20;
 
@@ -58,8 +61,10 @@ impl Default for AgentOptions {
 /// What the agent serves.
 pub enum Producer {
     Local(Box<LocalSource>),
-    /// A recording or an export, played at its own pace (for demos and tests: no probes).
-    Replay(Box<ReplaySource>),
+    /// A recording or an export, played at its own pace (for demos and tests: no probes);
+    /// with a node name, its events are stamped with it (`--node-name`), else they keep the
+    /// recorded one.
+    Replay(Box<ReplaySource>, Option<String>),
 }
 
 impl Producer {
@@ -67,9 +72,12 @@ impl Producer {
     async fn next(&mut self, out: &mut Vec<Event>) -> Result<bool> {
         match self {
             Producer::Local(local) => local.next_batch(out).await.map(|()| true),
-            Producer::Replay(replay) => loop {
+            Producer::Replay(replay, node_name) => loop {
                 match replay.next().await? {
-                    Some(ReadItem::Event(event)) => {
+                    Some(ReadItem::Event(mut event)) => {
+                        if let Some(name) = node_name {
+                            event.node_name.clone_from(name);
+                        }
                         out.push(event);
                         return Ok(true);
                     }
@@ -83,7 +91,7 @@ impl Producer {
     fn local(&mut self) -> Option<&mut LocalSource> {
         match self {
             Producer::Local(local) => Some(local),
-            Producer::Replay(_) => None,
+            Producer::Replay(..) => None,
         }
     }
 }
@@ -142,20 +150,23 @@ async fn run(
     stop: impl Future<Output = ()>,
 ) -> Result<u64> {
     tokio::pin!(stop);
+    let mut report_drops = tokio::time::interval(DROP_REPORTS);
+    report_drops.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut events = Vec::new();
     let mut served = 0u64;
-    // A recording plays from its start for the first client, rather than to nobody.
-    let mut more = match producer {
-        Producer::Local(_) => true,
-        Producer::Replay(_) => tokio::select! {
-            () = &mut stop => return Ok(0),
-            () = fanout.first_stream() => true,
-        },
-    };
+    // A recording plays from its start for the first client, rather than to nobody. Policy
+    // calls are answered meanwhile.
+    let mut waiting = matches!(producer, Producer::Replay(..));
+    let mut more = !waiting;
     loop {
         tokio::select! {
             () = &mut stop => return Ok(served),
+            () = fanout.first_stream(), if waiting => {
+                waiting = false;
+                more = true;
+            }
             Some(request) = incoming.recv() => control::handle(request, producer.local()),
+            _ = report_drops.tick() => fanout.report_pending(),
             Some(ended) = servers.join_next() => {
                 ended??;
                 bail!("a listener stopped");
@@ -165,6 +176,9 @@ async fn run(
                 served += events.len() as u64;
                 fanout.publish(&events);
                 events.clear();
+                if !more {
+                    eprintln!("tetrascope agent: the recording has ended after {served} events");
+                }
             }
         }
     }

@@ -59,8 +59,8 @@ pub struct AgentArgs {
     /// With --input: play faster (2) or slower (0.5) than recorded
     #[arg(long, default_value_t = 1.0, requires = "input")]
     pub speed: f64,
-    /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name); a
-    /// recording's events keep their own
+    /// Node name put in events and exec_ids (default: $NODE_NAME, else the host name); with
+    /// --input, replaces the recorded node name only when given
     #[arg(long)]
     pub node_name: Option<String>,
     #[command(flatten)]
@@ -120,7 +120,7 @@ fn agent(args: AgentArgs) -> Result<()> {
                         paused: false,
                     },
                 )?;
-                Producer::Replay(Box::new(replay))
+                Producer::Replay(Box::new(replay), args.node_name.clone())
             }
             None => {
                 let (mut source, report, seeded) =
