@@ -169,22 +169,19 @@ impl Agent {
     }
 
     fn wait_stderr(&self, needle: &str) -> String {
-        let mut found = String::new();
-        wait_until(
-            &format!("the agent says {needle:?}"),
-            Duration::from_secs(60),
-            || {
-                let lines = self.stderr.lock().unwrap();
-                match lines.iter().find(|l| l.contains(needle)) {
-                    Some(line) => {
-                        found = line.clone();
-                        true
-                    }
-                    None => false,
-                }
-            },
-        );
-        found
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let lines = self.stderr.lock().unwrap().clone();
+            if let Some(line) = lines.iter().find(|l| l.contains(needle)) {
+                return line.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the agent never said {needle:?}; it said:\n{}",
+                lines.join("\n")
+            );
+            thread::sleep(Duration::from_millis(200));
+        }
     }
 
     /// `tetrascope policy list --agent ... --json`.
@@ -256,6 +253,7 @@ fn cluster_policies_load_enforce_and_unload_with_their_objects() {
         iris_object("TracingPolicy", "bad-operator", None).replace("\"Prefix\"", "\"Prefixx\"");
     create(&cluster, policies, &bad);
     let line = agent.wait_stderr("tracingpolicies/bad-operator");
+    eprintln!("the agent: {line}");
     assert!(line.contains("operator"), "{line}");
     let names: Vec<Value> = agent.policies().iter().map(|p| p["name"].clone()).collect();
     assert_eq!(names, [IRIS], "the invalid one is not loaded");
@@ -297,8 +295,9 @@ fn a_user_without_rights_gets_a_clear_message_and_a_working_agent() {
     let _guard = exclusive();
     let cluster = Cluster::start("forbidden");
     install_crds(&cluster);
-    let mut agent = Agent::start("kube-forbidden", &cluster.limited_kubeconfig());
-    let line = agent.wait_stderr("forbidden");
+    let mut agent = Agent::start("kube-limited-user", &cluster.limited_kubeconfig());
+    let line = agent.wait_stderr("is forbidden");
+    eprintln!("the agent: {line}");
     assert!(line.contains("tracingpolicies"), "{line}");
     assert!(agent.policies().is_empty(), "the agent still answers");
     assert!(agent.child.try_wait().unwrap().is_none(), "still running");

@@ -86,12 +86,12 @@ pub fn signed_cert(dir: &Path, name: &str, subject: &str, sans: Option<&str>) {
         ],
     );
     let ext = format!("{name}.ext");
-    fs::write(
-        dir.join(&ext),
-        sans.map(|s| format!("subjectAltName={s}\n"))
-            .unwrap_or_default(),
-    )
-    .unwrap();
+    // An extension makes it an X.509 v3 certificate: rustls refuses v1 ones.
+    let mut extensions = String::from("basicConstraints=CA:FALSE\n");
+    if let Some(sans) = sans {
+        extensions.push_str(&format!("subjectAltName={sans}\n"));
+    }
+    fs::write(dir.join(&ext), extensions).unwrap();
     openssl(
         dir,
         &[
