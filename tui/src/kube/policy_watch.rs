@@ -201,3 +201,6 @@ fn describe(kind: PolicyKind, error: &watcher::Error) -> String {
         other => format!("watching {plural}: {other} (retrying)"),
     }
 }
+
+#[cfg(test)]
+mod tests;
