@@ -1,7 +1,7 @@
 //! The cluster's policy changes carried out on the policy store, with source `Cluster` (domain
 //! "k8s"). Each outcome is one line on stderr: nobody waits for an answer.
 use crate::{
-    kube::policy_watch::PolicyChange,
+    kube::{policy_object::ObjectKey, policy_watch::PolicyChange},
     policy::store::{PolicySource, PolicyStatus},
     source::local::LocalSource,
 };
@@ -12,16 +12,17 @@ pub fn apply(source: &mut LocalSource, change: PolicyChange) {
             object,
             policy,
             cgroups,
-        } => load(source, *policy, cgroups).map(|verb| format!("{object}: {verb}")),
-        PolicyChange::Deleted { object } => match cluster_policy(source, &object.name) {
+        } => load(source, &object, *policy, cgroups)
+            .map(|verb| format!("{object}: {verb}"))
+            .map_err(|error| format!("{object}: {error}")),
+        PolicyChange::Deleted { object } => match loaded_from(source, &object) {
             Ok(true) => source
                 .remove_policy(&object.name)
-                .map(|_| format!("{object}: deleted, unloaded")),
-            // Never loaded (it was invalid): nothing to undo.
-            Ok(false) => return,
-            Err(error) => Err(error),
-        }
-        .map_err(|error| format!("{object}: {error}")),
+                .map(|_| format!("{object}: deleted, unloaded"))
+                .map_err(|error| format!("{object}: {error}")),
+            // Never loaded (invalid, or its name taken): nothing to undo.
+            Ok(false) | Err(_) => return,
+        },
     };
     match outcome {
         Ok(line) | Err(line) => eprintln!("tetrascope agent: {line}"),
@@ -33,11 +34,12 @@ pub fn apply(source: &mut LocalSource, change: PolicyChange) {
 /// through the API stays disabled.
 fn load(
     source: &mut LocalSource,
+    object: &ObjectKey,
     policy: crate::policy::model::TracingPolicy,
     cgroups: Option<Vec<u64>>,
 ) -> Result<&'static str, String> {
     let name = policy.name.clone();
-    let reloaded = cluster_policy(source, &name)?;
+    let reloaded = loaded_from(source, object)?;
     let was_disabled = reloaded
         && source.policies().get(&name).map(|e| &e.status) == Some(&PolicyStatus::Disabled);
     if reloaded {
@@ -63,15 +65,28 @@ fn load(
     })
 }
 
-/// Whether the store holds a cluster policy of this name; an error when the name belongs to a
-/// policy from elsewhere (a file, the API), which a cluster object never replaces.
-fn cluster_policy(source: &LocalSource, name: &str) -> Result<bool, String> {
-    match source.policies().get(name) {
+/// Whether the store holds the policy of this object; an error when its name belongs to
+/// another policy (from a file, the API or another object), which an object never replaces.
+/// (The store keys policies by name alone.)
+fn loaded_from(source: &LocalSource, object: &ObjectKey) -> Result<bool, String> {
+    match source.policies().get(&object.name) {
         None => Ok(false),
-        Some(entry) if entry.source == PolicySource::Cluster => Ok(true),
+        Some(entry)
+            if entry.source == PolicySource::Cluster
+                && entry.policy.namespace == object.namespace =>
+        {
+            Ok(true)
+        }
         Some(entry) => Err(format!(
-            "a policy named {name:?} from {} is loaded already",
-            entry.source
+            "a policy named {:?} from {}{} is loaded already",
+            object.name,
+            entry.source,
+            entry
+                .policy
+                .namespace
+                .as_ref()
+                .map(|ns| format!(" (namespace {ns})"))
+                .unwrap_or_default()
         )),
     }
 }
