@@ -233,7 +233,7 @@ fn cluster_policies_load_enforce_and_unload_with_their_objects() {
     }
     let _guard = exclusive();
     ensure_iris_key();
-    let cluster = Cluster::start("policies");
+    let mut cluster = Cluster::start("policies");
     install_crds(&cluster);
     let agent = Agent::start("kube-agent", &cluster.kubeconfig);
 
@@ -285,6 +285,16 @@ fn cluster_policies_load_enforce_and_unload_with_their_objects() {
         read_key().success(),
         "a host process is in no pod of team-a"
     );
+
+    // A watch lost with the server resumes when it is back.
+    cluster.stop_apiserver();
+    cluster.start_apiserver();
+    create(
+        &cluster,
+        policies,
+        &iris_object("TracingPolicy", "after-restart", None),
+    );
+    assert_eq!(agent.wait_policy("after-restart")["domain"], "k8s");
 }
 
 #[test]
