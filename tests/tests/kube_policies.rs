@@ -130,6 +130,7 @@ fn iris_object(kind: &str, name: &str, namespace: Option<&str>) -> String {
 /// A `tetrascope agent --kube` on its own socket, stopped on drop.
 struct Agent {
     child: Child,
+    dir: PathBuf,
     socket: PathBuf,
     stderr: Arc<Mutex<Vec<String>>>,
 }
@@ -161,6 +162,7 @@ impl Agent {
         });
         let agent = Agent {
             child,
+            dir,
             socket,
             stderr,
         };
@@ -223,6 +225,7 @@ impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = fs::remove_dir_all(&self.dir);
     }
 }
 
