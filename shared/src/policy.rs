@@ -8,6 +8,8 @@
 pub const MAX_HOOKS: u32 = 512;
 /// Policies loaded at once (`POLICY_STATE` slots).
 pub const MAX_POLICIES: u32 = 64;
+/// (policy, cgroup) pairs the cgroup filters of all policies hold (`POLICY_CGROUPS`).
+pub const MAX_POLICY_CGROUPS: u32 = 16384;
 /// Syscall numbers the per-syscall hook lists cover.
 pub const MAX_SYSCALLS: u32 = 1024;
 /// Hooks listed under one syscall entry or exit.
@@ -202,6 +204,19 @@ pub struct HookList {
 pub struct PolicyState {
     pub enabled: u32,
     pub mode: u32,
+    /// 1: the policy applies only to tasks whose cgroup is listed for it in `POLICY_CGROUPS`
+    /// (a namespaced or pod-selecting policy); none listed means it applies to no task.
+    pub cgroup_filtered: u32,
+    pub _pad: u32,
+}
+
+/// Key of `POLICY_CGROUPS`: a cgroup (v2 id, the inode of its directory) a policy applies to.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PolicyCgroup {
+    pub policy: u32,
+    pub _pad: u32,
+    pub cgroup: u64,
 }
 
 #[repr(C)]
@@ -381,6 +396,7 @@ mod pod {
     use super::*;
     unsafe impl aya::Pod for HookList {}
     unsafe impl aya::Pod for PolicyState {}
+    unsafe impl aya::Pod for PolicyCgroup {}
     unsafe impl aya::Pod for HookSpec {}
     unsafe impl aya::Pod for StringMatch {}
     unsafe impl aya::Pod for FollowedPath {}

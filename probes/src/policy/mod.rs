@@ -15,9 +15,9 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, lpm_trie::Key},
 };
 use tetrascope_shared::policy::{
-    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES, MAX_SYSCALLS,
-    MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyState, ProcessInfo, StringArg, StringMatch,
-    TracepointSite, counter,
+    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES,
+    MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyCgroup,
+    PolicyState, ProcessInfo, StringArg, StringMatch, TracepointSite, counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -46,6 +46,11 @@ pub static UPROBE_SITES: Array<HookList> = Array::with_max_entries(MAX_UPROBES, 
 /// Enabled and mode, by policy slot: switching needs no reload.
 #[map]
 pub static POLICY_STATE: Array<PolicyState> = Array::with_max_entries(MAX_POLICIES, 0);
+
+/// The cgroups each cgroup-filtered policy applies to (see `PolicyState::cgroup_filtered`).
+#[map]
+pub static POLICY_CGROUPS: HashMap<PolicyCgroup, u8> =
+    HashMap::with_max_entries(MAX_POLICY_CGROUPS, 0);
 
 #[map]
 pub static POLICY_COUNTERS: PerCpuArray<[u64; counter::COUNT]> =

@@ -2,6 +2,7 @@
 //! reads it (`--agent ADDR`).
 pub mod address;
 pub mod client;
+mod cluster_policies;
 mod control;
 pub mod convert;
 mod fanout;

@@ -16,12 +16,13 @@ use tokio_stream::wrappers::{TcpListenerStream, UnixListenerStream};
 use tonic::transport::Server;
 
 use super::{
-    address::Address, control, fanout::Fanout,
+    address::Address, cluster_policies, control, fanout::Fanout,
     proto::fine_guidance_sensors_server::FineGuidanceSensorsServer, service::Service,
     tls::ServerTls,
 };
 use crate::{
     event::Event,
+    kube::policy_watch::PolicyChange,
     record::ReadItem,
     source::{local::LocalSource, replay::ReplaySource},
 };
@@ -43,6 +44,9 @@ pub struct AgentOptions {
     /// Events queued per stream before its client's drops start.
     pub queue_size: usize,
     pub info_file: Option<PathBuf>,
+    /// Changes of the cluster's policies (`--kube`), carried out by the source's task like the
+    /// API's requests.
+    pub cluster_policies: Option<mpsc::Receiver<PolicyChange>>,
 }
 
 impl Default for AgentOptions {
@@ -54,6 +58,7 @@ impl Default for AgentOptions {
             read_only: false,
             queue_size: DEFAULT_QUEUE,
             info_file: None,
+            cluster_policies: None,
         }
     }
 }
@@ -106,12 +111,12 @@ pub struct AgentReport {
 /// Serves until `stop` completes. Every listener is up before the first event is read.
 pub async fn serve(
     mut producer: Producer,
-    options: AgentOptions,
+    mut options: AgentOptions,
     node_name: String,
     stop: impl Future<Output = ()>,
 ) -> Result<AgentReport> {
     let fanout = Fanout::new(node_name.clone(), options.queue_size);
-    let (requests, mut incoming) = mpsc::channel(64);
+    let (requests, incoming) = mpsc::channel(64);
     let service = Service {
         fanout: fanout.clone(),
         requests,
@@ -132,7 +137,11 @@ pub async fn serve(
         write_info(info, &listening, &node_name)?;
         cleanup.push(info.clone());
     }
-    let result = run(&mut producer, &fanout, &mut incoming, &mut servers, stop).await;
+    let channels = Channels {
+        requests: incoming,
+        cluster: options.cluster_policies.take(),
+    };
+    let result = run(&mut producer, &fanout, channels, &mut servers, stop).await;
     for path in cleanup {
         let _ = std::fs::remove_file(path);
     }
@@ -142,10 +151,16 @@ pub async fn serve(
     })
 }
 
+/// What reaches the source's task besides its events.
+struct Channels {
+    requests: mpsc::Receiver<control::Request>,
+    cluster: Option<mpsc::Receiver<PolicyChange>>,
+}
+
 async fn run(
     producer: &mut Producer,
     fanout: &Arc<Fanout>,
-    incoming: &mut mpsc::Receiver<control::Request>,
+    mut channels: Channels,
     servers: &mut JoinSet<Result<()>>,
     stop: impl Future<Output = ()>,
 ) -> Result<u64> {
@@ -165,7 +180,12 @@ async fn run(
                 waiting = false;
                 more = true;
             }
-            Some(request) = incoming.recv() => control::handle(request, producer.local()),
+            Some(request) = channels.requests.recv() => control::handle(request, producer.local()),
+            Some(change) = next_change(&mut channels.cluster) => {
+                if let Some(local) = producer.local() {
+                    cluster_policies::apply(local, change);
+                }
+            }
             _ = report_drops.tick() => fanout.report_pending(),
             Some(ended) = servers.join_next() => {
                 ended??;
@@ -181,6 +201,14 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+/// The next cluster policy change; never, without a watch.
+async fn next_change(cluster: &mut Option<mpsc::Receiver<PolicyChange>>) -> Option<PolicyChange> {
+    match cluster {
+        Some(changes) => changes.recv().await,
+        None => std::future::pending().await,
     }
 }
 

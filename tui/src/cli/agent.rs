@@ -1,9 +1,12 @@
 //! `tetrascope agent`: the probes and the policy store, headless, behind Tetragon's gRPC API.
-use std::{path::PathBuf, process::ExitCode};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::{
+    signal::unix::{SignalKind, signal},
+    sync::mpsc,
+};
 
 use super::{node::node_name, policy_args::PolicyArgs, sensor_args::SensorArgs};
 use crate::{
@@ -11,6 +14,10 @@ use crate::{
         address::Address,
         serve::{AgentOptions, DEFAULT_QUEUE, Producer, serve},
         tls::ServerTls,
+    },
+    kube::{
+        connect::{self, ClusterArgs},
+        policy_watch::{NoPods, PolicyChange, watch_policies},
     },
     source::{
         local::LocalSource,
@@ -63,6 +70,16 @@ pub struct AgentArgs {
     /// --input, replaces the recorded node name only when given
     #[arg(long)]
     pub node_name: Option<String>,
+    /// Load the cluster's TracingPolicy and TracingPolicyNamespaced objects (domain k8s) and
+    /// follow their changes
+    #[arg(long, conflicts_with = "input")]
+    pub kube: bool,
+    /// With --kube: the kubeconfig [default: $KUBECONFIG, ~/.kube/config, else in-cluster]
+    #[arg(long, value_name = "FILE", requires = "kube")]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kube: the kubeconfig's context to use [default: its current context]
+    #[arg(long, value_name = "NAME", requires = "kube")]
+    pub context: Option<String>,
     #[command(flatten)]
     pub policies: PolicyArgs,
     #[command(flatten)]
@@ -81,7 +98,7 @@ pub fn run(args: AgentArgs) -> ExitCode {
 
 fn agent(args: AgentArgs) -> Result<()> {
     let policies = args.policies.read()?;
-    let options = AgentOptions {
+    let mut options = AgentOptions {
         addresses: if args.addresses.is_empty() {
             vec![Address::default_socket()]
         } else {
@@ -97,6 +114,7 @@ fn agent(args: AgentArgs) -> Result<()> {
         read_only: args.read_only,
         queue_size: args.event_queue_size,
         info_file: Some(args.info_file.clone()),
+        cluster_policies: None,
     };
     let node = node_name(args.node_name.clone());
     // The service's tasks run on the workers; the source stays in this thread's task.
@@ -131,6 +149,9 @@ fn agent(args: AgentArgs) -> Result<()> {
                 Producer::Local(Box::new(source))
             }
         };
+        if args.kube {
+            options.cluster_policies = Some(watch_cluster_policies(&args).await?);
+        }
         let stop = async {
             tokio::select! {
                 _ = interrupt.recv() => {}
@@ -144,4 +165,20 @@ fn agent(args: AgentArgs) -> Result<()> {
         );
         Ok(())
     })
+}
+
+/// Starts watching the cluster's policies; a cluster that cannot be reached or refuses is
+/// reported by the watch, which keeps retrying.
+async fn watch_cluster_policies(args: &AgentArgs) -> Result<mpsc::Receiver<PolicyChange>> {
+    let cluster = ClusterArgs {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+    };
+    let client = connect::client(&cluster).await?;
+    let (changes, received) = mpsc::channel(64);
+    // Until the pod index is wired in, a namespaced or pod-selecting policy applies to no
+    // process.
+    tokio::spawn(watch_policies(client, Arc::new(NoPods), changes));
+    eprintln!("tetrascope agent: watching the cluster's TracingPolicy objects");
+    Ok(received)
 }

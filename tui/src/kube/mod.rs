@@ -2,3 +2,5 @@
 //! DaemonSet viewed from one terminal.
 pub mod agents;
 pub mod connect;
+pub mod policy_object;
+pub mod policy_watch;

@@ -11,7 +11,7 @@ pub struct Location {
     pub column: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PolicyKind {
     TracingPolicy,
     TracingPolicyNamespaced,
@@ -41,6 +41,14 @@ pub struct TracingPolicy {
 }
 
 impl TracingPolicy {
+    /// Whether it applies to some pods only (a namespaced policy, or a pod or container
+    /// selector): never to host processes.
+    pub fn selects_workloads(&self) -> bool {
+        self.namespace.is_some()
+            || self.spec.pod_selector.is_some()
+            || self.spec.container_selector.is_some()
+    }
+
     /// Every selector of every hook.
     pub fn selectors(&self) -> impl Iterator<Item = &Selector> {
         let spec = &self.spec;

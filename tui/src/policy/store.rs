@@ -67,6 +67,10 @@ pub struct PolicyEntry {
     /// Why it does not run here, field by field.
     pub problems: Vec<String>,
     pub counters: PolicyCounters,
+    /// The cgroups (v2 ids) it is restricted to; None: every task. A namespaced or
+    /// pod-selecting policy starts with none (it applies to no task) until the pods it selects
+    /// are known ([`PolicyStore::set_cgroup_filter`]).
+    pub cgroups: Option<Vec<u64>>,
     loaded: Option<LoadedPolicy>,
 }
 
@@ -135,6 +139,7 @@ impl PolicyStore {
             host_namespaces: &self.host_namespaces,
             next_filter: &mut self.next_filter,
         };
+        let cgroups = policy.selects_workloads().then(Vec::new);
         let mut entry = PolicyEntry {
             policy,
             source,
@@ -143,6 +148,7 @@ impl PolicyStore {
             mode,
             problems: Vec::new(),
             counters: PolicyCounters::default(),
+            cgroups,
             loaded: None,
         };
         match compiler.compile(&entry.policy, &entry.hooks) {
@@ -152,7 +158,7 @@ impl PolicyStore {
             }
             Ok(compiled) => {
                 if let Some(sensor) = sensor {
-                    match sensor.load_policy(&compiled, true, mode) {
+                    match sensor.load_policy(&compiled, true, mode, entry.cgroups.as_deref()) {
                         Ok(loaded) => {
                             for (id, hook) in loaded.hook_ids.iter().zip(&compiled.hooks) {
                                 self.hooks.insert(*id, hook.meta.clone());
@@ -194,6 +200,24 @@ impl PolicyStore {
         let entry = self.entry_mut(name)?;
         let enabled = entry.status == PolicyStatus::Enabled;
         Self::apply_state(entry, enabled, mode, sensor)
+    }
+
+    /// Restricts a policy to the tasks of `cgroups` (cgroup v2 ids; empty: no task), or lets it
+    /// apply to every task (None): one set of map writes, no reload.
+    pub fn set_cgroup_filter(
+        &mut self,
+        name: &str,
+        cgroups: Option<Vec<u64>>,
+        sensor: Option<&mut Sensor>,
+    ) -> Result<(), String> {
+        let entry = self.entry_mut(name)?;
+        if let (Some(loaded), Some(sensor)) = (&entry.loaded, sensor) {
+            sensor
+                .set_policy_cgroups(loaded, cgroups.as_deref())
+                .map_err(|e| format!("{e:#}"))?;
+        }
+        entry.cgroups = cgroups;
+        Ok(())
     }
 
     /// Switches every policy to monitor ("disarm all"); returns how many changed.

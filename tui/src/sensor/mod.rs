@@ -4,6 +4,7 @@ mod cookie_link;
 mod file_access;
 mod file_calls;
 mod image;
+mod policy_cgroups;
 mod policy_maps;
 pub mod procfs;
 mod records;
@@ -205,15 +206,18 @@ impl Sensor {
         }
     }
 
-    /// Loads a compiled policy into the probes (enabled or not, in a mode); undone by
+    /// Loads a compiled policy into the probes (enabled or not, in a mode, restricted to
+    /// `cgroups` or not: see [`Sensor::set_policy_cgroups`]); undone by
     /// [`Sensor::unload_policy`].
     pub fn load_policy(
         &mut self,
         compiled: &crate::policy::compile::CompiledPolicy,
         enabled: bool,
         mode: crate::policy::model::Mode,
+        cgroups: Option<&[u64]>,
     ) -> Result<LoadedPolicy> {
-        self.policies.load(&mut self.ebpf, compiled, enabled, mode)
+        self.policies
+            .load(&mut self.ebpf, compiled, enabled, mode, cgroups)
     }
 
     pub fn unload_policy(&mut self, loaded: LoadedPolicy) {
@@ -228,6 +232,16 @@ impl Sensor {
         mode: crate::policy::model::Mode,
     ) -> Result<()> {
         self.policies.set_state(loaded.slot, enabled, mode)
+    }
+
+    /// Restricts a loaded policy to the tasks of `cgroups` (cgroup v2 ids; empty: no task), or
+    /// lets it apply to every task again (None).
+    pub fn set_policy_cgroups(
+        &mut self,
+        loaded: &LoadedPolicy,
+        cgroups: Option<&[u64]>,
+    ) -> Result<()> {
+        self.policies.set_cgroups(loaded.slot, cgroups)
     }
 
     /// Hits, posts, signals, would-be signals and spared targets of a loaded policy.

@@ -21,7 +21,7 @@ use tetrascope_shared::policy::{
     counter, mode, site,
 };
 
-use super::{cookie_link::CookieLink, tracefs};
+use super::{cookie_link::CookieLink, policy_cgroups::PolicyCgroups, tracefs};
 use crate::policy::{
     compile::{CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
@@ -80,6 +80,7 @@ pub(super) struct PolicyMaps {
     postfixes: LpmTrie<MapData, StringMatch, u32>,
     state: Array<MapData, PolicyState>,
     counters: PerCpuArray<MapData, [u64; counter::COUNT]>,
+    cgroups: PolicyCgroups,
     protected: HashMap<MapData, u32, u32>,
     procs: HashMap<MapData, u32, ProcessInfo>,
     /// Hook ids listed under each site, mirrored from `SITES`.
@@ -112,6 +113,7 @@ impl PolicyMaps {
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
             state: Array::try_from(map("POLICY_STATE")?)?,
             counters: PerCpuArray::try_from(map("POLICY_COUNTERS")?)?,
+            cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
             protected: HashMap::try_from(map("PROTECTED")?)?,
             procs: HashMap::try_from(map("PROCS")?)?,
             site_hooks: BTreeMap::new(),
@@ -156,6 +158,7 @@ impl PolicyMaps {
         compiled: &CompiledPolicy,
         enabled: bool,
         policy_mode: Mode,
+        cgroups: Option<&[u64]>,
     ) -> Result<LoadedPolicy> {
         let slot = self
             .free_slots
@@ -165,7 +168,13 @@ impl PolicyMaps {
             slot,
             ..LoadedPolicy::default()
         };
-        match self.fill(ebpf, compiled, enabled, policy_mode, &mut loaded) {
+        let filled = match cgroups {
+            // The filter is in place before the policy's state first says "enabled".
+            Some(cgroups) => self.cgroups.set(slot, cgroups),
+            None => Ok(()),
+        }
+        .and_then(|()| self.fill(ebpf, compiled, enabled, policy_mode, &mut loaded));
+        match filled {
             Ok(()) => Ok(loaded),
             Err(error) => {
                 self.unload(ebpf, loaded);
@@ -331,6 +340,7 @@ impl PolicyMaps {
             let _ = trie.remove(&string_key(entry));
         }
         let _ = self.state.set(loaded.slot, PolicyState::default(), 0);
+        self.cgroups.clear(loaded.slot);
         self.free_slots.push(loaded.slot);
     }
 
@@ -341,8 +351,29 @@ impl PolicyMaps {
                 Mode::Enforce => mode::ENFORCE,
                 Mode::Monitor => mode::MONITOR,
             },
+            cgroup_filtered: self.cgroups.is_filtered(slot) as u32,
+            _pad: 0,
         };
         self.state.set(slot, state, 0)?;
+        Ok(())
+    }
+
+    /// Restricts a loaded policy to `cgroups` (empty: to no task), or lifts the restriction
+    /// (None). Its enabled state and mode stay.
+    pub(super) fn set_cgroups(&mut self, slot: u32, cgroups: Option<&[u64]>) -> Result<()> {
+        let mut state = self.state.get(&slot, 0)?;
+        match cgroups {
+            Some(cgroups) => {
+                self.cgroups.set(slot, cgroups)?;
+                state.cgroup_filtered = 1;
+                self.state.set(slot, state, 0)?;
+            }
+            None => {
+                state.cgroup_filtered = 0;
+                self.state.set(slot, state, 0)?;
+                self.cgroups.clear(slot);
+            }
+        }
         Ok(())
     }
 

@@ -227,6 +227,16 @@ impl LocalSource {
         self.policies.set_mode(name, mode, Some(&mut self.sensor))
     }
 
+    /// Restricts a policy to the tasks of these cgroups (see [`PolicyStore::set_cgroup_filter`]).
+    pub fn set_policy_cgroups(
+        &mut self,
+        name: &str,
+        cgroups: Option<Vec<u64>>,
+    ) -> Result<(), String> {
+        self.policies
+            .set_cgroup_filter(name, cgroups, Some(&mut self.sensor))
+    }
+
     pub fn disarm_all(&mut self) -> usize {
         self.policies.disarm_all(Some(&mut self.sensor))
     }
