@@ -1,10 +1,15 @@
 //! Event codec throughput on the real seed line (a pod exec with its parent, ~1.9 KB):
-//! JSON decode, compact encode, JSON encode, and decode + compact as `tetrascope` replays a file.
+//! JSON decode, compact encode, JSON encode, decode + compact as `tetrascope` replays a file, and
+//! the agent's conversions to and from the gRPC message (with its protobuf encoding).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use tetrascope::event::{CompactEncoder, decode_json_line, encode_json};
+use prost::Message;
+use tetrascope::{
+    agent::convert::{from_proto, to_proto},
+    event::{CompactEncoder, decode_json_line, encode_json},
+};
 
 const SEED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -52,6 +57,13 @@ fn event_codec(c: &mut Criterion) {
             compact.encode(&event, &mut out);
             out.len()
         })
+    });
+    group.bench_function("to_proto_and_encode", |b| {
+        b.iter(|| to_proto(black_box(&event)).unwrap().encode_to_vec().len())
+    });
+    let message = to_proto(&event).unwrap();
+    group.bench_function("from_proto", |b| {
+        b.iter(|| from_proto(black_box(&message)).unwrap())
     });
     group.finish();
 }
