@@ -1,3 +1,6 @@
 //! Kubernetes: the cluster's TracingPolicy objects, pod metadata for events, and the agents of a
 //! DaemonSet viewed from one terminal.
+pub mod cgroup_index;
+pub mod cgroup_path;
 pub mod connect;
+pub mod pods;
