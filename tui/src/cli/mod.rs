@@ -2,6 +2,7 @@
 mod agent;
 mod filter_args;
 mod getevents;
+mod kube_args;
 mod live;
 mod node;
 mod policy;
@@ -37,6 +38,8 @@ pub struct Cli {
     pub sensor: sensor_args::SensorArgs,
     #[command(flatten)]
     pub remote: remote_args::RemoteArgs,
+    #[command(flatten)]
+    pub kube: kube_args::KubeArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
     pub node_name: Option<String>,
@@ -76,6 +79,7 @@ pub fn run() -> ExitCode {
             &cli.policies,
             &cli.sensor,
             cli.node_name,
+            &cli.kube,
         ),
     }
 }

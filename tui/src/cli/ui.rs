@@ -5,8 +5,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{
-    filter_args::FilterArgs, node::node_name, policy_args::PolicyArgs, remote_args::RemoteArgs,
-    sensor_args::SensorArgs,
+    filter_args::FilterArgs, kube_args::KubeArgs, node::node_name, policy_args::PolicyArgs,
+    remote_args::RemoteArgs, sensor_args::SensorArgs,
 };
 use crate::{
     event::{EventType, Timestamp},
@@ -58,15 +58,20 @@ pub fn live(
     policy_args: &PolicyArgs,
     sensor_args: &SensorArgs,
     node: Option<String>,
+    kube: &KubeArgs,
 ) -> ExitCode {
     report(|| {
         let options = options(look, filters, "local".into())?;
         let policies = policy_args.read()?;
         // The sensor registers its ring buffer with the runtime: start it inside.
         block_on(async {
-            let (mut source, report, seeded) = LocalSource::start(
-                node_name(node),
+            let node = node_name(node);
+            // Under the full-screen UI, pod-watch failures show in the status bar.
+            let pods = kube.pod_metadata(&node, false).await;
+            let (mut source, report, seeded) = LocalSource::start_with_pods(
+                node,
                 sensor_args.options(),
+                pods,
             )
             .context(
                 "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",

@@ -1,0 +1,144 @@
+//! Pods for the events of container processes. A process's `docker` field comes from its
+//! cgroup at exec (or from /proc at start-up); its pod is looked up when an event goes out. An
+//! event whose pod is not known yet (the pod watch lags the container start) waits, a bounded
+//! time and in a bounded queue, then goes out without it. Host processes pay one check of an
+//! empty string per event.
+use std::{
+    collections::VecDeque,
+    mem,
+    time::{Duration, Instant},
+};
+
+use crate::{event::Event, kube::pods::PodMetadata};
+
+/// How long an event waits for its pod.
+pub const POD_WAIT: Duration = Duration::from_secs(2);
+/// Events waiting at most; beyond, the oldest goes out without its pod.
+const MAX_WAITING: usize = 8192;
+
+/// What became of the events of container processes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PodCounters {
+    /// Went out with their pod at once.
+    pub enriched: u64,
+    /// Went out with their pod after waiting for it.
+    pub enriched_late: u64,
+    /// Went out without their pod (it never appeared in time, or the queue was full).
+    pub missed: u64,
+}
+
+pub struct PodEnricher {
+    pods: PodMetadata,
+    /// Events waiting for their pods, oldest first, with the time they began waiting.
+    waiting: VecDeque<(Instant, Event)>,
+    wait: Duration,
+    counters: PodCounters,
+}
+
+enum Lookup {
+    /// Not a container process, or its pod is filled in.
+    Done,
+    /// A container process whose pod is not known (yet).
+    Unknown,
+}
+
+impl PodEnricher {
+    pub fn new(pods: PodMetadata, wait: Duration) -> Self {
+        Self {
+            pods,
+            waiting: VecDeque::new(),
+            wait,
+            counters: PodCounters::default(),
+        }
+    }
+
+    pub fn pods(&self) -> &PodMetadata {
+        &self.pods
+    }
+
+    pub fn counters(&self) -> PodCounters {
+        self.counters
+    }
+
+    /// Fills in the pods of `out[from..]`, takes out the events that must wait for theirs, and
+    /// puts before the rest the waiting events whose pods arrived or whose time is up.
+    pub fn enrich(&mut self, out: &mut Vec<Event>, from: usize, now: Instant) {
+        let fresh = out.split_off(from);
+        let wait = self.wait;
+        self.release(out, |since| now.duration_since(since) >= wait);
+        for mut event in fresh {
+            match self.fill(&mut event) {
+                Lookup::Done if event.process().is_some_and(|p| p.pod.is_some()) => {
+                    self.counters.enriched += 1;
+                    out.push(event);
+                }
+                Lookup::Done => out.push(event),
+                Lookup::Unknown => self.hold(event, now, out),
+            }
+        }
+    }
+
+    /// Lets every waiting event go, with its pod if it has come (the last drain).
+    pub fn flush(&mut self, out: &mut Vec<Event>) {
+        self.release(out, |_| true);
+    }
+
+    fn hold(&mut self, event: Event, now: Instant, out: &mut Vec<Event>) {
+        if self.wait.is_zero() {
+            self.counters.missed += 1;
+            out.push(event);
+            return;
+        }
+        if self.waiting.len() >= MAX_WAITING
+            && let Some((_, oldest)) = self.waiting.pop_front()
+        {
+            self.counters.missed += 1;
+            out.push(oldest);
+        }
+        self.waiting.push_back((now, event));
+    }
+
+    /// Moves to `out`, in order, the waiting events whose pods are known now and those for
+    /// which `expired` holds. Events of one container leave together or in order: they wait
+    /// for the same pod, and the older ones expire first.
+    fn release(&mut self, out: &mut Vec<Event>, expired: impl Fn(Instant) -> bool) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        for (since, mut event) in mem::take(&mut self.waiting) {
+            match self.fill(&mut event) {
+                Lookup::Done => {
+                    self.counters.enriched_late += 1;
+                    out.push(event);
+                }
+                Lookup::Unknown if expired(since) => {
+                    self.counters.missed += 1;
+                    out.push(event);
+                }
+                Lookup::Unknown => self.waiting.push_back((since, event)),
+            }
+        }
+    }
+
+    /// Fills in the pods of the event's process and parent where they are known.
+    fn fill(&self, event: &mut Event) -> Lookup {
+        let (process, parent) = event.process_and_parent_mut();
+        if let Some(parent) = parent
+            && !parent.docker.is_empty()
+            && parent.pod.is_none()
+        {
+            parent.pod = self.pods.event_pod(&parent.docker);
+        }
+        match process {
+            Some(p) if !p.docker.is_empty() && p.pod.is_none() => {
+                p.pod = self.pods.event_pod(&p.docker);
+                if p.pod.is_some() {
+                    Lookup::Done
+                } else {
+                    Lookup::Unknown
+                }
+            }
+            _ => Lookup::Done,
+        }
+    }
+}
