@@ -86,12 +86,13 @@ pub fn signed_cert(dir: &Path, name: &str, subject: &str, sans: Option<&str>) {
         ],
     );
     let ext = format!("{name}.ext");
-    fs::write(
-        dir.join(&ext),
-        sans.map(|s| format!("subjectAltName={s}\n"))
-            .unwrap_or_default(),
-    )
-    .unwrap();
+    // At least one extension: without any, openssl writes an X.509 v1 certificate, which
+    // rustls (kube's TLS) rejects as a client certificate.
+    let mut extensions = String::from("basicConstraints=CA:FALSE\n");
+    if let Some(sans) = sans {
+        extensions += &format!("subjectAltName={sans}\n");
+    }
+    fs::write(dir.join(&ext), extensions).unwrap();
     openssl(
         dir,
         &[
@@ -251,6 +252,35 @@ impl Cluster {
         let (binary, args) = &self.apiserver_command;
         self.apiserver = spawn_apiserver(binary, args, &self.dir);
         self.wait_ready();
+    }
+
+    /// One admin request with curl: `body` (JSON, or a merge patch for PATCH) to `path`; the
+    /// answer as JSON. Panics on an HTTP error.
+    pub fn request(&self, method: &str, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let content_type = if method == "PATCH" {
+            "application/merge-patch+json"
+        } else {
+            "application/json"
+        };
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "-X", method, "--cacert"])
+            .arg(self.dir.join("ca.crt"))
+            .arg("--cert")
+            .arg(self.dir.join("admin.crt"))
+            .arg("--key")
+            .arg(self.dir.join("admin.key"))
+            .args([
+                "-H",
+                &format!("Content-Type: {content_type}"),
+                "--data-binary",
+            ])
+            .arg(body.to_string())
+            .arg(format!("{}{path}", self.server))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
     }
 
     /// A kubeconfig for the user `limited` (a token with no rights).

@@ -36,6 +36,13 @@ pub fn run(
             eprintln!("tetrascope: mounted tracefs at /sys/kernel/tracing");
         }
         eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+        if let Some(pods) = source.pod_metadata() {
+            eprintln!(
+                "tetrascope: watching the pods of {}; {} container cgroups here",
+                source.node_name(),
+                pods.container_cgroups()
+            );
+        }
         policy_args.apply(policies, &mut source)?;
         let deadline = async {
             match duration {

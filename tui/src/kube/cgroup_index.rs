@@ -57,6 +57,11 @@ impl CgroupIndex {
         self.by_container.get(id).copied()
     }
 
+    /// Container directories found by the last walk.
+    pub fn containers(&self) -> usize {
+        self.by_container.len()
+    }
+
     /// How many times the tree was walked (for the benchmark and tests).
     pub fn walks(&self) -> u64 {
         self.walks

@@ -51,6 +51,11 @@ impl PodMetadata {
         Ok(metadata)
     }
 
+    /// Container cgroup directories on this node, as last seen.
+    pub fn container_cgroups(&self) -> usize {
+        self.cgroups.lock().unwrap().containers()
+    }
+
     /// Why pod metadata is unavailable right now, if it is.
     pub fn problem(&self) -> Option<String> {
         self.problem.lock().unwrap().clone()

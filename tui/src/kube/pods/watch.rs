@@ -60,7 +60,8 @@ pub async fn run(
                 continue;
             }
         };
-        if failing {
+        // `Init` starts every (re)list, before the server has answered.
+        if failing && !matches!(event, watcher::Event::Init) {
             reporting.set(None);
             failing = false;
         }
