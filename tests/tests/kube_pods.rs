@@ -264,3 +264,30 @@ fn a_user_without_rights_gets_one_message_and_events_without_pods() {
         "reported once, not again on each retry: {stderr}"
     );
 }
+
+#[test]
+fn the_watch_resumes_when_the_api_server_is_back() {
+    if !require_root() {
+        return;
+    }
+    let mut cluster = Cluster::start("pods-restart");
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let capture = LiveCapture::start(&["--kube", "--kubeconfig", &kubeconfig, "--node-name", NODE]);
+    capture.wait_stderr("watching the pods of");
+    cluster.stop_apiserver();
+    capture.wait_stderr("pod metadata unavailable");
+    cluster.start_apiserver();
+    capture.wait_stderr("pod metadata available again");
+
+    let id = container_id(3);
+    let uid = create_pod(&cluster, "iris-7d9f8c6b5-back1", &id);
+    let cgroup = ContainerCgroup::create(&uid, &id);
+    let dir = marker_dir("kube-back");
+    thread::sleep(Duration::from_secs(1));
+    cgroup.run_true(&dir);
+    thread::sleep(Duration::from_secs(1));
+    let (events, _) = capture.stop();
+    for process in true_events(&events, &dir) {
+        assert_pod(process, "iris-7d9f8c6b5-back1", &uid, &id);
+    }
+}

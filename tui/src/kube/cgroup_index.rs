@@ -48,13 +48,15 @@ impl CgroupIndex {
         self.by_cgroup.entry(id).or_insert(None).clone()
     }
 
-    /// The cgroup id of container `id` (64 hex digits), if its directory exists.
-    pub fn cgroup_of(&mut self, id: &str) -> Option<u64> {
-        if let Some(found) = self.by_container.get(id) {
-            return Some(*found);
+    /// The cgroup ids of the containers `ids` (64 hex digits each) whose directories exist;
+    /// one walk at most, when some are not known.
+    pub fn cgroups_of(&mut self, ids: &[&str]) -> Vec<u64> {
+        if ids.iter().any(|id| !self.by_container.contains_key(*id)) {
+            self.walk();
         }
-        self.walk();
-        self.by_container.get(id).copied()
+        ids.iter()
+            .filter_map(|id| self.by_container.get(*id).copied())
+            .collect()
     }
 
     /// Container directories found by the last walk.
@@ -120,7 +122,7 @@ mod tests {
         fs::create_dir_all(&scope).unwrap();
         let mut index = CgroupIndex::new(root.clone());
         let inode = fs::metadata(&scope).unwrap().ino();
-        assert_eq!(index.cgroup_of(ID), Some(inode));
+        assert_eq!(index.cgroups_of(&[ID, &ID.replace('0', "f")]), [inode]);
         assert_eq!(index.container_of(inode).as_deref(), Some(ID));
         let host = fs::metadata(root.join("kubepods.slice")).unwrap().ino();
         assert_eq!(index.container_of(host), None);

@@ -95,17 +95,82 @@ impl PodMetadata {
     /// cgroup directory (not started, or gone) are left out.
     pub fn cgroup_ids(&self, namespace: &str, pod_selector: Option<&LabelSelector>) -> Vec<u64> {
         let cache = self.cache.read().unwrap();
-        let mut cgroups = self.cgroups.lock().unwrap();
-        cache
-            .container_ids(namespace, pod_selector)
-            .into_iter()
-            .filter_map(|id| cgroups.cgroup_of(id))
-            .collect()
+        let containers = cache.container_ids(namespace, pod_selector);
+        self.cgroups.lock().unwrap().cgroups_of(&containers)
     }
 
     /// Changes whenever the cached pods change (so [`Self::cgroup_ids`] may answer otherwise):
     /// `changed().await` on it, then ask again.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
         self.changes.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{fs, os::unix::fs::MetadataExt};
+
+    use k8s_openapi::api::core::v1::Pod as KubePod;
+
+    use super::*;
+
+    const ID: &str = "5f5df2f9ff01fc737c88f83254ca37c0c214ff7a648c9eabd5f01edcc0804e56";
+    const INIT_ID: &str = "aaaaf2f9ff01fc737c88f83254ca37c0c214ff7a648c9eabd5f01edcc0804e56";
+
+    fn kube_pod() -> KubePod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "iris", "namespace": "default", "uid": "u1", "labels": {"app": "iris"}},
+            "status": {
+                "containerStatuses": [{
+                    "name": "iris", "containerID": format!("containerd://{ID}"),
+                    "image": "iris:1", "imageID": "iris@sha256:1", "ready": true, "restartCount": 0,
+                    "state": {"running": {"startedAt": "2024-10-01T02:12:16Z"}}
+                }],
+                "initContainerStatuses": [{
+                    "name": "init", "containerID": format!("cri-o://{INIT_ID}"),
+                    "image": "busybox", "imageID": "", "ready": false, "restartCount": 0
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pods_by_docker_key_and_cgroup_ids_by_namespace() {
+        let root = std::env::temp_dir().join(format!("pod-metadata-{}", std::process::id()));
+        let scope = root.join(format!("kubepods/pod-u1/{ID}"));
+        fs::create_dir_all(&scope).unwrap();
+        let (pods, changes) = PodMetadata::new(CgroupIndex::new(root.clone()));
+        let mut changed = pods.changes();
+        pods.cache()
+            .write()
+            .unwrap()
+            .apply(CachedPod::from_pod(&kube_pod()).unwrap());
+        changes.send_modify(|generation| *generation += 1);
+        assert!(changed.has_changed().unwrap());
+
+        let pod = pods.event_pod(docker_key(ID)).unwrap();
+        let container = pod.container.unwrap();
+        assert_eq!(container.id, format!("containerd://{ID}"));
+        assert_eq!(container.image.unwrap().id, "iris@sha256:1");
+        assert_eq!(container.start_time.unwrap().seconds, 1727748736);
+        assert_eq!(
+            (pod.workload.as_str(), pod.workload_kind.as_str()),
+            ("iris", "Pod")
+        );
+        let init = pods.event_pod(docker_key(INIT_ID)).unwrap();
+        assert_eq!(init.container.unwrap().name, "init");
+
+        let inode = fs::metadata(&scope).unwrap().ino();
+        assert_eq!(
+            pods.cgroup_ids("default", None),
+            [inode],
+            "init has no cgroup"
+        );
+        assert!(pods.cgroup_ids("kube-system", None).is_empty());
+        assert_eq!(pods.docker_of(inode), docker_key(ID));
+        pods.cache().write().unwrap().delete("u1");
+        assert!(pods.event_pod(docker_key(ID)).is_none());
+        fs::remove_dir_all(&root).unwrap();
     }
 }

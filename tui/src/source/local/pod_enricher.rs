@@ -142,3 +142,118 @@ impl PodEnricher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        event::{EventBody, Process, ProcessExec},
+        kube::{
+            cgroup_index::CgroupIndex,
+            pods::{CachedContainer, CachedPod},
+        },
+    };
+
+    const DOCKER: &str = "0123456789abcdef0123456789abcde";
+
+    fn enricher() -> PodEnricher {
+        let empty = std::env::temp_dir().join(format!("pod-enricher-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let (pods, _changes) = PodMetadata::new(CgroupIndex::new(empty));
+        PodEnricher::new(pods, POD_WAIT)
+    }
+
+    fn add_pod(enricher: &PodEnricher) {
+        let pod = CachedPod {
+            namespace: "default".into(),
+            name: "web".into(),
+            uid: "u1".into(),
+            labels: Default::default(),
+            workload: "web".into(),
+            workload_kind: "Pod".into(),
+            containers: vec![CachedContainer {
+                status_id: format!("containerd://{DOCKER}f0123456789abcdef0123456789abcdef0"),
+                name: "app".into(),
+                image: Default::default(),
+                start_time: None,
+            }],
+        };
+        enricher
+            .pods()
+            .cache()
+            .write()
+            .unwrap()
+            .apply(Arc::new(pod));
+    }
+
+    fn exec(binary: &str, docker: &str) -> Event {
+        Event::new(EventBody::ProcessExec(ProcessExec {
+            process: Some(Process {
+                binary: binary.into(),
+                docker: docker.into(),
+                ..Process::default()
+            }),
+            ..ProcessExec::default()
+        }))
+    }
+
+    fn binaries(events: &[Event]) -> Vec<(&str, Option<&str>)> {
+        events
+            .iter()
+            .map(|e| {
+                let p = e.process().unwrap();
+                (
+                    p.binary.as_str(),
+                    p.pod.as_ref().map(|pod| pod.name.as_str()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn known_pods_at_once_unknown_ones_after_waiting() {
+        let mut enricher = enricher();
+        let start = Instant::now();
+        let mut out = vec![exec("/early", DOCKER), exec("/host", "")];
+        enricher.enrich(&mut out, 0, start);
+        assert_eq!(
+            binaries(&out),
+            [("/host", None)],
+            "the container event waits"
+        );
+
+        add_pod(&enricher);
+        out.clear();
+        out.push(exec("/later", DOCKER));
+        enricher.enrich(&mut out, 0, start + Duration::from_millis(100));
+        assert_eq!(
+            binaries(&out),
+            [("/early", Some("web")), ("/later", Some("web"))],
+            "the waiting event goes first"
+        );
+        let counters = enricher.counters();
+        assert_eq!(
+            (counters.enriched, counters.enriched_late, counters.missed),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn pods_that_never_come_are_counted_as_missed() {
+        let mut enricher = enricher();
+        let start = Instant::now();
+        let mut out = vec![exec("/a", DOCKER)];
+        enricher.enrich(&mut out, 0, start);
+        assert!(out.is_empty());
+        enricher.enrich(&mut out, 0, start + POD_WAIT);
+        assert_eq!(binaries(&out), [("/a", None)]);
+        out.clear();
+        out.push(exec("/b", DOCKER));
+        enricher.enrich(&mut out, 0, start + POD_WAIT);
+        enricher.flush(&mut out);
+        assert_eq!(binaries(&out), [("/b", None)], "flushed at the end");
+        assert_eq!(enricher.counters().missed, 2);
+    }
+}
