@@ -141,7 +141,7 @@ mod tests {
         let scope = root.join(format!("kubepods/pod-u1/{ID}"));
         fs::create_dir_all(&scope).unwrap();
         let (pods, changes) = PodMetadata::new(CgroupIndex::new(root.clone()));
-        let mut changed = pods.changes();
+        let changed = pods.changes();
         pods.cache()
             .write()
             .unwrap()
