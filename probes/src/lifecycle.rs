@@ -5,7 +5,7 @@ use aya_ebpf::{
     EbpfContext,
     helpers::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel_str_bytes,
-        generated::bpf_probe_read_user,
+        generated::{bpf_get_current_cgroup_id, bpf_probe_read_user},
     },
     macros::tracepoint,
     programs::TracePointContext,
@@ -33,6 +33,7 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let rec = unsafe { &mut *entry.as_mut_ptr() };
     let task = unsafe { bpf_get_current_task() } as usize;
     rec.header = emit::header(RECORD_EXEC);
+    rec.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
     rec.pid = (pid_tgid >> 32) as u32;
     // After de_thread() the exec'ing thread is the leader; the tracepoint's old_pid is its old tid.
     rec.old_tid = unsafe { ctx.read_at::<i32>(tp_field!(exec_old_pid)) }.unwrap_or(0) as u32;

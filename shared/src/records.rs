@@ -67,6 +67,9 @@ pub struct PathBuf {
 #[derive(Clone, Copy)]
 pub struct ExecRecord {
     pub header: RecordHeader,
+    /// `bpf_get_current_cgroup_id()`: the cgroup v2 id (directory inode) of the task, which
+    /// names its container.
+    pub cgroup_id: u64,
     /// Thread-group id after the exec.
     pub pid: u32,
     /// Id of the thread that called exec (differs from `pid` when a non-leader thread execs).

@@ -4,9 +4,7 @@ mod common;
 
 use std::{
     os::unix::{fs::PermissionsExt, process::ExitStatusExt},
-    path::Path,
     process::{Command, Output},
-    sync::{Mutex, MutexGuard},
 };
 
 use serde_json::Value;
@@ -15,38 +13,9 @@ use tonic::Code;
 
 use common::{
     agent::{Agent, TempDir, connect, getevents, run, wait_for_file},
-    require_root, runtime, shared_dir,
+    iris::{ensure_iris_key, exclusive, iris_policy, read_key},
+    require_root, runtime,
 };
-
-const IRIS_KEY: &str = "/usr/irissys/mgr/iris.key";
-
-/// An enforcing policy acts on every process of the host: one live test at a time here.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-fn ensure_iris_key() {
-    std::fs::create_dir_all(Path::new(IRIS_KEY).parent().unwrap()).unwrap();
-    std::fs::write(IRIS_KEY, "IRIS-LICENSE-KEY\n").unwrap();
-}
-
-fn iris_policy() -> String {
-    shared_dir()
-        .join("policies/iris-read-file-sigkill.yaml")
-        .display()
-        .to_string()
-}
-
-/// `head -c 5 KEY`, a reader the policy catches (read(2), not copy_file_range).
-fn read_key() -> Output {
-    Command::new("/usr/bin/head")
-        .args(["-c", "5", IRIS_KEY])
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap()
-}
 
 fn ok(out: &Output, what: &str) -> String {
     assert!(

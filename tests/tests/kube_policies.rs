@@ -7,16 +7,19 @@ mod common;
 
 use std::{
     fs,
-    io::{BufRead, BufReader},
     os::{linux::fs::MetadataExt, unix::process::ExitStatusExt},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
-    sync::{Arc, Mutex, MutexGuard},
+    process::{Command, ExitStatus},
     thread,
     time::{Duration, Instant},
 };
 
-use common::{kube::Cluster, require_root, shared_dir, tetrascope_bin};
+use common::{
+    agent::{Agent, TempDir},
+    iris::{IRIS_KEY, ensure_iris_key, exclusive, read_key},
+    kube::Cluster,
+    require_root, shared_dir, tetrascope_bin,
+};
 use serde_json::Value;
 use tetrascope::{
     policy::{model::Mode, store::PolicySource},
@@ -24,30 +27,7 @@ use tetrascope::{
     source::local::LocalSource,
 };
 
-const IRIS_KEY: &str = "/usr/irissys/mgr/iris.key";
 const IRIS: &str = "iris-read-file-sigkill";
-
-/// An enforcing policy acts on every process of the host: one test at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn ensure_iris_key() {
-    fs::create_dir_all(Path::new(IRIS_KEY).parent().unwrap()).unwrap();
-    fs::write(IRIS_KEY, "IRIS-LICENSE-KEY\n").unwrap();
-}
-
-fn read_key() -> ExitStatus {
-    Command::new("/usr/bin/head")
-        .args(["-c", "5", IRIS_KEY])
-        .output()
-        .unwrap()
-        .status
-}
 
 fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
@@ -57,48 +37,19 @@ fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-/// A request to the API server as the admin: (HTTP status, body).
-fn api(cluster: &Cluster, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
-    let mut curl = Command::new("curl");
-    curl.args(["-s", "-w", "\n%{http_code}", "-X", method, "--cacert"])
-        .arg(cluster.dir.join("ca.crt"))
-        .arg("--cert")
-        .arg(cluster.dir.join("admin.crt"))
-        .arg("--key")
-        .arg(cluster.dir.join("admin.key"))
-        .arg(format!("{}{path}", cluster.server));
-    if let Some(body) = body {
-        // JSON is YAML: the server reads both as YAML.
-        curl.args([
-            "-H",
-            "Content-Type: application/yaml",
-            "--data-binary",
-            body,
-        ]);
-    }
-    let out = curl.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-fn create(cluster: &Cluster, path: &str, body: &str) {
-    let (code, answer) = api(cluster, "POST", path, Some(body));
-    assert_eq!(code, 201, "POST {path}: {answer}");
-}
-
 /// Creates both CRDs from deploy/crds and waits until the server serves them.
 fn install_crds(cluster: &Cluster) {
     let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds");
     for plural in ["tracingpolicies", "tracingpoliciesnamespaced"] {
         let manifest = fs::read_to_string(crds.join(format!("cilium.io_{plural}.yaml"))).unwrap();
         let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-        create(cluster, path, &manifest);
+        cluster.create_yaml(path, &manifest);
         wait_until(
             &format!("{plural}.cilium.io is established"),
             Duration::from_secs(30),
             || {
-                let (_, body) = api(cluster, "GET", &format!("{path}/{plural}.cilium.io"), None);
+                let (_, body) =
+                    cluster.request_text("GET", &format!("{path}/{plural}.cilium.io"), "", "");
                 let crd: Value = serde_json::from_str(&body).unwrap_or_default();
                 crd["status"]["conditions"]
                     .as_array()
@@ -127,106 +78,53 @@ fn iris_object(kind: &str, name: &str, namespace: Option<&str>) -> String {
     }
 }
 
-/// A `tetrascope agent --kube` on its own socket, stopped on drop.
-struct Agent {
-    child: Child,
-    dir: PathBuf,
-    socket: PathBuf,
-    stderr: Arc<Mutex<Vec<String>>>,
+/// `tetrascope agent --kube` on a socket in `dir`.
+fn kube_agent(dir: &TempDir, kubeconfig: &Path) -> Agent {
+    let (socket, info) = (dir.socket("agent.sock"), dir.join("info.json"));
+    let kubeconfig = kubeconfig.display().to_string();
+    Agent::start(&[
+        "--server-address",
+        &socket,
+        "--info-file",
+        &info.display().to_string(),
+        "--kube",
+        "--kubeconfig",
+        &kubeconfig,
+    ])
 }
 
-impl Agent {
-    fn start(name: &str, kubeconfig: &Path) -> Agent {
-        let dir = common::marker_dir(name);
-        let socket = dir.join("agent.sock");
-        let mut child = Command::new(tetrascope_bin())
-            .arg("agent")
-            .arg("--server-address")
-            .arg(format!("unix://{}", socket.display()))
-            .arg("--info-file")
-            .arg(dir.join("info.json"))
-            .arg("--kube")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let lines = child.stderr.take().unwrap();
-        let collected = stderr.clone();
-        thread::spawn(move || {
-            for line in BufReader::new(lines).lines().map_while(Result::ok) {
-                collected.lock().unwrap().push(line);
-            }
-        });
-        let agent = Agent {
-            child,
-            dir,
-            socket,
-            stderr,
-        };
-        agent.wait_stderr("listening on");
-        agent
-    }
-
-    fn wait_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let lines = self.stderr.lock().unwrap().clone();
-            if let Some(line) = lines.iter().find(|l| l.contains(needle)) {
-                return line.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the agent never said {needle:?}; it said:\n{}",
-                lines.join("\n")
-            );
-            thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// `tetrascope policy list --agent ... --json`.
-    fn policies(&self) -> Vec<Value> {
-        let out = Command::new(tetrascope_bin())
-            .args(["policy", "list", "--json", "--agent"])
-            .arg(format!("unix://{}", self.socket.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "policy list: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-
-    fn wait_policy(&self, name: &str) -> Value {
-        let mut found = Value::Null;
-        wait_until(
-            &format!("the agent lists {name}"),
-            Duration::from_secs(30),
-            || match self.policies().into_iter().find(|p| p["name"] == name) {
-                Some(policy) => {
-                    found = policy;
-                    true
-                }
-                None => false,
-            },
-        );
-        found
-    }
+/// `tetrascope policy list --agent ... --json`.
+fn listed(dir: &TempDir) -> Vec<Value> {
+    let out = Command::new(tetrascope_bin())
+        .args(["policy", "list", "--json", "--agent"])
+        .arg(dir.socket("agent.sock"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "policy list: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
+fn wait_policy(dir: &TempDir, name: &str) -> Value {
+    let mut found = Value::Null;
+    wait_until(
+        &format!("the agent lists {name}"),
+        Duration::from_secs(30),
+        || match listed(dir).into_iter().find(|p| p["name"] == name) {
+            Some(policy) => {
+                found = policy;
+                true
+            }
+            None => false,
+        },
+    );
+    found
 }
 
 #[test]
@@ -238,66 +136,64 @@ fn cluster_policies_load_enforce_and_unload_with_their_objects() {
     ensure_iris_key();
     let mut cluster = Cluster::start("policies");
     install_crds(&cluster);
-    let agent = Agent::start("kube-agent", &cluster.kubeconfig);
+    let dir = TempDir::new("kube-agent");
+    let agent = kube_agent(&dir, &cluster.kubeconfig);
 
     let policies = "/apis/cilium.io/v1alpha1/tracingpolicies";
-    create(
-        &cluster,
-        policies,
-        &iris_object("TracingPolicy", IRIS, None),
-    );
-    let iris = agent.wait_policy(IRIS);
+    cluster.create_yaml(policies, &iris_object("TracingPolicy", IRIS, None));
+    let iris = wait_policy(&dir, IRIS);
     assert_eq!(iris["domain"], "k8s", "{iris}");
     assert_eq!(iris["enabled"], true, "{iris}");
     assert_eq!(iris["state"], "TP_STATE_ENABLED", "{iris}");
-    assert_eq!(read_key().signal(), Some(libc::SIGKILL), "enforced");
+    assert_eq!(read_key().status.signal(), Some(libc::SIGKILL), "enforced");
 
     let bad =
         iris_object("TracingPolicy", "bad-operator", None).replace("\"Prefix\"", "\"Prefixx\"");
-    create(&cluster, policies, &bad);
-    let line = agent.wait_stderr("tracingpolicies/bad-operator");
+    cluster.create_yaml(policies, &bad);
+    let line = agent.proc.wait_stderr("tracingpolicies/bad-operator");
     eprintln!("the agent: {line}");
     assert!(line.contains("operator"), "{line}");
-    let names: Vec<Value> = agent.policies().iter().map(|p| p["name"].clone()).collect();
+    let names: Vec<Value> = listed(&dir).iter().map(|p| p["name"].clone()).collect();
     assert_eq!(names, [IRIS], "the invalid one is not loaded");
-    assert_eq!(read_key().signal(), Some(libc::SIGKILL), "still enforced");
+    assert_eq!(
+        read_key().status.signal(),
+        Some(libc::SIGKILL),
+        "still enforced"
+    );
 
-    let (code, answer) = api(&cluster, "DELETE", &format!("{policies}/{IRIS}"), None);
+    let (code, answer) = cluster.request_text("DELETE", &format!("{policies}/{IRIS}"), "", "");
     assert_eq!(code, 200, "{answer}");
     wait_until("the policy is unloaded", Duration::from_secs(30), || {
-        agent.policies().is_empty()
+        listed(&dir).is_empty()
     });
-    assert!(read_key().success(), "no longer enforced");
+    assert!(read_key().status.success(), "no longer enforced");
 
     // A namespaced policy applies only to the pods of its namespace: no host process.
-    create(
-        &cluster,
+    cluster.create_yaml(
         "/api/v1/namespaces",
         r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team-a"}}"#,
     );
-    create(
-        &cluster,
+    cluster.create_yaml(
         "/apis/cilium.io/v1alpha1/namespaces/team-a/tracingpoliciesnamespaced",
         &iris_object("TracingPolicyNamespaced", "iris-team-a", Some("team-a")),
     );
-    let namespaced = agent.wait_policy("iris-team-a");
+    let namespaced = wait_policy(&dir, "iris-team-a");
     assert_eq!(namespaced["namespace"], "team-a", "{namespaced}");
     assert_eq!(namespaced["domain"], "k8s", "{namespaced}");
     assert_eq!(namespaced["enabled"], true, "{namespaced}");
     assert!(
-        read_key().success(),
+        read_key().status.success(),
         "a host process is in no pod of team-a"
     );
 
     // A watch lost with the server resumes when it is back.
     cluster.stop_apiserver();
     cluster.start_apiserver();
-    create(
-        &cluster,
+    cluster.create_yaml(
         policies,
         &iris_object("TracingPolicy", "after-restart", None),
     );
-    assert_eq!(agent.wait_policy("after-restart")["domain"], "k8s");
+    assert_eq!(wait_policy(&dir, "after-restart")["domain"], "k8s");
 }
 
 #[test]
@@ -308,12 +204,13 @@ fn a_user_without_rights_gets_a_clear_message_and_a_working_agent() {
     let _guard = exclusive();
     let cluster = Cluster::start("forbidden");
     install_crds(&cluster);
-    let mut agent = Agent::start("kube-limited-user", &cluster.limited_kubeconfig());
-    let line = agent.wait_stderr("is forbidden");
+    let dir = TempDir::new("kube-limited");
+    let mut agent = kube_agent(&dir, &cluster.limited_kubeconfig());
+    let line = agent.proc.wait_stderr("is forbidden");
     eprintln!("the agent: {line}");
     assert!(line.contains("tracingpolicies"), "{line}");
-    assert!(agent.policies().is_empty(), "the agent still answers");
-    assert!(agent.child.try_wait().unwrap().is_none(), "still running");
+    assert!(listed(&dir).is_empty(), "the agent still answers");
+    assert!(agent.proc.exited().is_none(), "still running");
 }
 
 /// A cgroup v2 directory for a test, removed on drop.
@@ -378,14 +275,14 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
             .set_policy_cgroups(IRIS, Some(vec![cgroup.id()]))
             .unwrap();
         assert_eq!(cgroup.read_key().signal(), Some(libc::SIGKILL), "inside");
-        assert!(read_key().success(), "outside");
+        assert!(read_key().status.success(), "outside");
 
         source.set_policy_cgroups(IRIS, Some(Vec::new())).unwrap();
         assert!(cgroup.read_key().success(), "an empty set: inside");
-        assert!(read_key().success(), "an empty set: outside");
+        assert!(read_key().status.success(), "an empty set: outside");
 
         source.set_policy_cgroups(IRIS, None).unwrap();
-        assert_eq!(read_key().signal(), Some(libc::SIGKILL), "no filter");
+        assert_eq!(read_key().status.signal(), Some(libc::SIGKILL), "no filter");
         source.remove_policy(IRIS).unwrap();
     });
 }

@@ -7,30 +7,14 @@ use std::{
     os::unix::process::ExitStatusExt,
     path::Path,
     process::{Command, Output},
-    sync::{Mutex, MutexGuard},
 };
 
-use common::{LiveCapture, marker_dir, require_root, shared_dir};
+use common::{
+    LiveCapture,
+    iris::{IRIS_KEY, ensure_iris_key, exclusive, iris_policy},
+    marker_dir, require_root,
+};
 use serde_json::Value;
-
-const IRIS_KEY: &str = "/usr/irissys/mgr/iris.key";
-
-/// An enforcing policy acts on every process of the host, the other tests' included: one
-/// policy test at a time.
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn exclusive() -> MutexGuard<'static, ()> {
-    ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn iris_policy() -> String {
-    shared_dir()
-        .join("policies/iris-read-file-sigkill.yaml")
-        .display()
-        .to_string()
-}
 
 fn kprobes<'a>(events: &'a [Value], function: &str) -> Vec<&'a Value> {
     events
@@ -46,11 +30,6 @@ fn run_in(dir: &Path, program: &str, args: &[&str]) -> Output {
         .current_dir(dir)
         .output()
         .expect("spawn")
-}
-
-fn ensure_iris_key() {
-    fs::create_dir_all(Path::new(IRIS_KEY).parent().unwrap()).unwrap();
-    fs::write(IRIS_KEY, "IRIS-LICENSE-KEY\n").unwrap();
 }
 
 #[test]

@@ -136,6 +136,11 @@ impl Proc {
         }
     }
 
+    /// How it ended, if it has.
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

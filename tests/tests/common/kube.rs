@@ -164,61 +164,70 @@ impl Cluster {
         self.wait_ready();
     }
 
-    /// An API request as the admin: `method` on `path` (e.g. `/api/v1/namespaces`) with a JSON
-    /// body (PATCH sends a merge patch); returns the status code and the JSON answer.
+    /// An API request as the admin: `method` on `path` (e.g. `/api/v1/namespaces`) with a
+    /// text body of `content_type` (none when empty); the status code and the answer's text.
+    pub fn request_text(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (u16, String) {
+        let mut curl = Command::new("curl");
+        curl.args(["-s", "-w", "\n%{http_code}", "-X", method, "--cacert"])
+            .arg(self.dir.join("ca.crt"))
+            .arg("--cert")
+            .arg(self.dir.join("admin.crt"))
+            .arg("--key")
+            .arg(self.dir.join("admin.key"))
+            .arg(format!("{}{path}", self.server));
+        if !body.is_empty() {
+            curl.args(["-H", &format!("Content-Type: {content_type}")])
+                .args(["--data-binary", body]);
+        }
+        let out = curl.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (answer, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (code.trim().parse().unwrap_or(0), answer.to_owned())
+    }
+
+    /// [`Self::request_text`] with JSON (a merge patch for PATCH) both ways.
     pub fn request(
         &self,
         method: &str,
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> (u16, serde_json::Value) {
-        use std::io::Write;
         let content_type = if method == "PATCH" {
-            "Content-Type: application/merge-patch+json"
+            "application/merge-patch+json"
         } else {
-            "Content-Type: application/json"
+            "application/json"
         };
-        let mut child = Command::new("curl")
-            .args([
-                "-s",
-                "-X",
-                method,
-                "-H",
-                content_type,
-                "--data-binary",
-                "@-",
-            ])
-            .args(["-w", "\n%{http_code}", "--cacert"])
-            .arg(self.dir.join("ca.crt"))
-            .arg("--cert")
-            .arg(self.dir.join("admin.crt"))
-            .arg("--key")
-            .arg(self.dir.join("admin.key"))
-            .arg(format!("{}{path}", self.server))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let text = body.map(ToString::to_string).unwrap_or_default();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-        let out = child.wait_with_output().unwrap();
-        let out = String::from_utf8(out.stdout).unwrap();
-        let (answer, code) = out.rsplit_once('\n').unwrap();
+        let body = body.map(ToString::to_string).unwrap_or_default();
+        let (code, answer) = self.request_text(method, path, content_type, &body);
         (
-            code.trim().parse().unwrap(),
-            serde_json::from_str(answer).unwrap_or(serde_json::Value::Null),
+            code,
+            serde_json::from_str(&answer).unwrap_or(serde_json::Value::Null),
         )
+    }
+
+    /// Creates an object written in YAML (POST to `path`), asserting that the server took it.
+    pub fn create_yaml(&self, path: &str, yaml: &str) {
+        let (code, answer) = self.request_text("POST", path, "application/yaml", yaml);
+        assert!(code == 201 || code == 200, "POST {path}: {code} {answer}");
     }
 
     /// Creates an object (POST to `path`), asserting that the server accepted it.
     pub fn create(&self, path: &str, object: serde_json::Value) -> serde_json::Value {
         let (code, answer) = self.request("POST", path, Some(&object));
         assert!(code == 201 || code == 200, "POST {path}: {code} {answer}");
+        answer
+    }
+
+    /// Merge-patches the object at `path` (e.g. a `/status` subresource), asserting success.
+    pub fn patch(&self, path: &str, patch: serde_json::Value) -> serde_json::Value {
+        let (code, answer) = self.request("PATCH", path, Some(&patch));
+        assert_eq!(code, 200, "PATCH {path}: {answer}");
         answer
     }
 

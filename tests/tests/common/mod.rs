@@ -15,6 +15,7 @@ use std::{
 };
 
 pub mod agent;
+pub mod iris;
 
 use serde_json::Value;
 

@@ -8,7 +8,9 @@ use tokio::{
     sync::mpsc,
 };
 
-use super::{node::node_name, policy_args::PolicyArgs, sensor_args::SensorArgs};
+use super::{
+    kube_args::KubeArgs, node::node_name, policy_args::PolicyArgs, sensor_args::SensorArgs,
+};
 use crate::{
     agent::{
         address::Address,
@@ -17,7 +19,7 @@ use crate::{
     },
     kube::{
         connect::{self, ClusterArgs},
-        policy_watch::{NoPods, PolicyChange, watch_policies},
+        policy_watch::{NoPods, PolicyChange, WorkloadCgroups, watch_policies},
     },
     source::{
         local::LocalSource,
@@ -70,16 +72,10 @@ pub struct AgentArgs {
     /// --input, replaces the recorded node name only when given
     #[arg(long)]
     pub node_name: Option<String>,
-    /// Load the cluster's TracingPolicy and TracingPolicyNamespaced objects (domain k8s) and
-    /// follow their changes
-    #[arg(long, conflicts_with = "input")]
-    pub kube: bool,
-    /// With --kube: the kubeconfig [default: $KUBECONFIG, ~/.kube/config, else in-cluster]
-    #[arg(long, value_name = "FILE", requires = "kube")]
-    pub kubeconfig: Option<PathBuf>,
-    /// With --kube: the kubeconfig's context to use [default: its current context]
-    #[arg(long, value_name = "NAME", requires = "kube")]
-    pub context: Option<String>,
+    /// --kube: load the cluster's TracingPolicy and TracingPolicyNamespaced objects (domain
+    /// k8s) and follow their changes; name the pods of this node's container processes
+    #[command(flatten)]
+    pub kube: KubeArgs,
     #[command(flatten)]
     pub policies: PolicyArgs,
     #[command(flatten)]
@@ -141,16 +137,21 @@ fn agent(args: AgentArgs) -> Result<()> {
                 Producer::Replay(Box::new(replay), args.node_name.clone())
             }
             None => {
+                let pods = args.kube.pod_metadata(&node, true).await;
                 let (mut source, report, seeded) =
-                    LocalSource::start(node.clone(), args.sensor.options())
+                    LocalSource::start_with_pods(node.clone(), args.sensor.options(), pods)
                         .context("starting the probes (the agent needs root)")?;
                 eprintln!("tetrascope agent: {report}; {seeded} running processes read from /proc");
                 args.policies.apply(policies, &mut source)?;
                 Producer::Local(Box::new(source))
             }
         };
-        if args.kube {
-            options.cluster_policies = Some(watch_cluster_policies(&args).await?);
+        if let (Some(cluster), Producer::Local(local)) = (args.kube.cluster(), &producer) {
+            let pods: Arc<dyn WorkloadCgroups> = match local.pod_metadata() {
+                Some(pods) => Arc::new(pods.clone()),
+                None => Arc::new(NoPods),
+            };
+            options.cluster_policies = Some(watch_cluster_policies(&cluster, pods).await?);
         }
         let stop = async {
             tokio::select! {
@@ -168,17 +169,15 @@ fn agent(args: AgentArgs) -> Result<()> {
 }
 
 /// Starts watching the cluster's policies; a cluster that cannot be reached or refuses is
-/// reported by the watch, which keeps retrying.
-async fn watch_cluster_policies(args: &AgentArgs) -> Result<mpsc::Receiver<PolicyChange>> {
-    let cluster = ClusterArgs {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-    };
-    let client = connect::client(&cluster).await?;
+/// reported by the watch, which keeps retrying. `pods` gives a namespaced or pod-selecting
+/// policy its cgroups (none without pod metadata: it then applies to no process).
+async fn watch_cluster_policies(
+    cluster: &ClusterArgs,
+    pods: Arc<dyn WorkloadCgroups>,
+) -> Result<mpsc::Receiver<PolicyChange>> {
+    let client = connect::client(cluster).await?;
     let (changes, received) = mpsc::channel(64);
-    // Until the pod index is wired in, a namespaced or pod-selecting policy applies to no
-    // process.
-    tokio::spawn(watch_policies(client, Arc::new(NoPods), changes));
+    tokio::spawn(watch_policies(client, pods, changes));
     eprintln!("tetrascope agent: watching the cluster's TracingPolicy objects");
     Ok(received)
 }

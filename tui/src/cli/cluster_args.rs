@@ -1,37 +1,14 @@
-//! `--kube`: the UI on every agent of a cluster, found through the Kubernetes API.
-use std::path::PathBuf;
-
+//! How the UI uses `--kube`: by default it watches every tetrascope agent of the cluster;
+//! `--this-node` watches this host's probes instead, with the pods of the cluster.
 use clap::Args;
-
-use crate::kube::connect::ClusterArgs;
 
 #[derive(Args, Debug, Default, Clone)]
 pub struct ClusterViewArgs {
-    /// Watch every tetrascope agent of the cluster (the DaemonSet of deploy/kubernetes), each
-    /// reached by port-forward; nodes that come and go are followed
-    #[arg(long, conflicts_with = "agents")]
-    pub kube: bool,
-    /// The kubeconfig (default: $KUBECONFIG, ~/.kube/config)
-    #[arg(long, value_name = "FILE", requires = "kube")]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: its current one)
-    #[arg(long, value_name = "NAME", requires = "kube")]
-    pub context: Option<String>,
-    /// The namespace of the agents' DaemonSet
-    #[arg(
-        long,
-        value_name = "NS",
-        default_value = "tetrascope",
-        requires = "kube"
-    )]
+    /// With --kube: this host's probes, events named with the cluster's pods, rather than
+    /// every agent of the cluster
+    #[arg(long, requires = "kube")]
+    pub this_node: bool,
+    /// With --kube: the namespace of the agents' DaemonSet (deploy/kubernetes)
+    #[arg(long, value_name = "NS", default_value = "tetrascope")]
     pub agents_namespace: String,
-}
-
-impl ClusterViewArgs {
-    pub fn cluster(&self) -> ClusterArgs {
-        ClusterArgs {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-        }
-    }
 }

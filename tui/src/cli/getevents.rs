@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 
 use super::{
-    filter_args::FilterArgs, live, node::node_name, policy_args::PolicyArgs,
+    filter_args::FilterArgs, kube_args::KubeArgs, live, node::node_name, policy_args::PolicyArgs,
     remote_args::RemoteArgs, sensor_args::SensorArgs,
 };
 use crate::{
@@ -58,6 +58,8 @@ pub struct GetEventsArgs {
     pub sensor: SensorArgs,
     #[command(flatten)]
     pub remote: RemoteArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -341,6 +343,7 @@ fn print_live(
         None,
         &args.policies,
         &args.sensor,
+        &args.kube,
         |events, source| {
             if let Some(recording) = recording.as_mut() {
                 recording.record(events, source)?;
@@ -370,6 +373,13 @@ fn print_live(
         counters.file_records_dropped,
         counters.file_rows_evicted
     );
+    if args.kube.kube {
+        let pods = counters.pods;
+        eprintln!(
+            "tetrascope: events of container processes: {} with their pods, {} with their pods after waiting, {} without (pod not known in time)",
+            pods.enriched, pods.enriched_late, pods.missed
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

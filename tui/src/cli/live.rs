@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::{policy_args::PolicyArgs, sensor_args::SensorArgs};
+use super::{kube_args::KubeArgs, policy_args::PolicyArgs, sensor_args::SensorArgs};
 use crate::{
     event::Event,
     source::local::{LocalCounters, LocalSource},
@@ -17,6 +17,7 @@ pub fn run(
     duration: Option<Duration>,
     policy_args: &PolicyArgs,
     sensor_args: &SensorArgs,
+    kube: &KubeArgs,
     mut sink: impl FnMut(&mut Vec<Event>, &LocalSource) -> Result<()>,
 ) -> Result<LocalCounters> {
     let policies = policy_args.read()?;
@@ -28,11 +29,20 @@ pub fn run(
         // end in a clean drain, not in the default action.
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
-        let (mut source, report, seeded) = LocalSource::start(node_name, sensor_args.options())?;
+        let pods = kube.pod_metadata(&node_name, true).await;
+        let (mut source, report, seeded) =
+            LocalSource::start_with_pods(node_name, sensor_args.options(), pods)?;
         if report.tracefs_mounted {
             eprintln!("tetrascope: mounted tracefs at /sys/kernel/tracing");
         }
         eprintln!("tetrascope: {report}; {seeded} running processes read from /proc");
+        if let Some(pods) = source.pod_metadata() {
+            eprintln!(
+                "tetrascope: watching the pods of {}; {} container cgroups here",
+                source.node_name(),
+                pods.container_cgroups()
+            );
+        }
         policy_args.apply(policies, &mut source)?;
         let deadline = async {
             match duration {

@@ -3,6 +3,7 @@ mod agent;
 mod cluster_args;
 mod filter_args;
 mod getevents;
+mod kube_args;
 mod live;
 mod node;
 mod policy;
@@ -39,6 +40,8 @@ pub struct Cli {
     #[command(flatten)]
     pub remote: remote_args::RemoteArgs,
     #[command(flatten)]
+    pub kube: kube_args::KubeArgs,
+    #[command(flatten)]
     pub cluster: cluster_args::ClusterViewArgs,
     /// Node name put in live events and exec_ids (default: $NODE_NAME, else the host name)
     #[arg(long)]
@@ -73,13 +76,16 @@ pub fn run() -> ExitCode {
         Some(Command::Policy(command)) => policy::run(command),
         Some(Command::Agent(args)) => agent::run(args),
         None if !cli.remote.agents.is_empty() => ui::remote(&cli.look, &cli.filters, &cli.remote),
-        None if cli.cluster.kube => ui::cluster(&cli.look, &cli.filters, &cli.cluster),
+        None if cli.kube.kube && !cli.cluster.this_node => {
+            ui::cluster(&cli.look, &cli.filters, &cli.kube, &cli.cluster)
+        }
         None => ui::live(
             &cli.look,
             &cli.filters,
             &cli.policies,
             &cli.sensor,
             cli.node_name,
+            &cli.kube,
         ),
     }
 }

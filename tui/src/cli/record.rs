@@ -10,7 +10,7 @@ use clap::Args;
 
 use crate::record::LiveRecording;
 
-use super::{live, node::node_name};
+use super::{kube_args::KubeArgs, live, node::node_name};
 use super::{policy_args::PolicyArgs, sensor_args::SensorArgs};
 
 #[derive(Args, Debug)]
@@ -29,6 +29,8 @@ pub struct RecordArgs {
     pub policies: PolicyArgs,
     #[command(flatten)]
     pub sensor: SensorArgs,
+    #[command(flatten)]
+    pub kube: KubeArgs,
 }
 
 pub fn run(args: RecordArgs) -> ExitCode {
@@ -50,6 +52,7 @@ fn record(args: &RecordArgs) -> Result<()> {
         args.duration,
         &args.policies,
         &args.sensor,
+        &args.kube,
         |events, source| {
             recording.record(events, source)?;
             events.clear();

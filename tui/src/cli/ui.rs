@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::{
-    cluster_args::ClusterViewArgs, filter_args::FilterArgs, node::node_name,
+    cluster_args::ClusterViewArgs, filter_args::FilterArgs, kube_args::KubeArgs, node::node_name,
     policy_args::PolicyArgs, remote_args::RemoteArgs, sensor_args::SensorArgs,
 };
 use crate::{
@@ -59,15 +59,20 @@ pub fn live(
     policy_args: &PolicyArgs,
     sensor_args: &SensorArgs,
     node: Option<String>,
+    kube: &KubeArgs,
 ) -> ExitCode {
     report(|| {
         let options = options(look, filters, "local".into())?;
         let policies = policy_args.read()?;
         // The sensor registers its ring buffer with the runtime: start it inside.
         block_on(async {
-            let (mut source, report, seeded) = LocalSource::start(
-                node_name(node),
+            let node = node_name(node);
+            // Under the full-screen UI, pod-watch failures show in the status bar.
+            let pods = kube.pod_metadata(&node, false).await;
+            let (mut source, report, seeded) = LocalSource::start_with_pods(
+                node,
                 sensor_args.options(),
+                pods,
             )
             .context(
                 "starting the probes (the live view needs root; `tetrascope replay FILE` does not)",
@@ -94,13 +99,19 @@ pub fn remote(look: &LookArgs, filters: &FilterArgs, remote: &RemoteArgs) -> Exi
 
 /// The UI on every agent of a cluster: found by their pods' labels, followed as they come and
 /// go, reached by port-forward with TLS against the CA of their Secret.
-pub fn cluster(look: &LookArgs, filters: &FilterArgs, args: &ClusterViewArgs) -> ExitCode {
+pub fn cluster(
+    look: &LookArgs,
+    filters: &FilterArgs,
+    kube_args: &KubeArgs,
+    view: &ClusterViewArgs,
+) -> ExitCode {
     report(|| {
         let options = options(look, filters, "cluster".into())?;
         let request = everything()?;
         block_on(async {
-            let client = kube::connect::client(&args.cluster()).await?;
-            let namespace = args.agents_namespace.clone();
+            let cluster = kube_args.cluster().unwrap_or_default();
+            let client = kube::connect::client(&cluster).await?;
+            let namespace = view.agents_namespace.clone();
             let dialer = kube::agents::dialer(&client, &namespace).await?;
             let source = RemoteSource::start(&[], dialer, request);
             let discovery =

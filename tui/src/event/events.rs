@@ -149,6 +149,25 @@ impl EventBody {
 }
 
 impl Event {
+    /// The process and parent, to fill in (e.g. their pods).
+    pub fn process_and_parent_mut(&mut self) -> (Option<&mut Process>, Option<&mut Process>) {
+        match &mut self.body {
+            EventBody::ProcessExec(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessExit(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessKprobe(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessTracepoint(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessLoader(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessUprobe(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessLsm(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::ProcessUsdt(e) => (e.process.as_mut(), e.parent.as_mut()),
+            EventBody::TetrascopeSyscallStats(e) => (e.process.as_mut(), None),
+            EventBody::TetrascopeFileAccess(e) => (e.process.as_mut(), None),
+            EventBody::ProcessThrottle(_) | EventBody::Test(_) | EventBody::RateLimitInfo(_) => {
+                (None, None)
+            }
+        }
+    }
+
     /// An event with no node, time or labels.
     pub fn new(body: EventBody) -> Self {
         Event {

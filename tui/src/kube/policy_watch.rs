@@ -42,7 +42,13 @@ pub trait WorkloadCgroups: Send + Sync {
     fn cgroups(&self, policy: &TracingPolicy) -> Vec<u64>;
 }
 
-/// No pod metadata yet: a workload-selecting policy applies to no process.
+impl WorkloadCgroups for crate::kube::pods::PodMetadata {
+    fn cgroups(&self, policy: &TracingPolicy) -> Vec<u64> {
+        self.policy_cgroups(policy)
+    }
+}
+
+/// No pod metadata: a workload-selecting policy applies to no process.
 pub struct NoPods;
 
 impl WorkloadCgroups for NoPods {

@@ -345,6 +345,7 @@ impl ProcessTable {
             ns: self.namespaces(&image.ns),
             tid: Some(image.pid),
             cwd,
+            docker: image.docker.clone(),
             ..Process::default()
         }
     }

@@ -30,4 +30,9 @@ pub struct ProcessImage {
     pub error_flags: u32,
     /// Namespace inode numbers in `ExecRecord::ns` order, 0 where unknown.
     pub ns: [u32; NS_RECORD_SLOTS],
+    /// The cgroup v2 id (directory inode) of the process, 0 where unknown.
+    pub cgroup_id: u64,
+    /// The process's `docker` field (its container's id, shortened), filled in by a source
+    /// that maps containers; empty otherwise.
+    pub docker: String,
 }

@@ -1,5 +1,6 @@
 //! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
 mod btf_offsets;
+pub mod cgroup;
 mod cookie_link;
 mod file_access;
 mod file_calls;

@@ -4,6 +4,7 @@ use std::{fs, path::Path};
 use tetrascope_shared::NS_RECORD_SLOTS;
 
 use super::{
+    cgroup,
     image::{ProcessImage, ProcessOrigin},
     records::split_argv,
 };
@@ -26,13 +27,18 @@ pub const NS_NAMES: [&str; NS_RECORD_SLOTS] = [
 /// left out), in no particular order. Processes that vanish during the walk are skipped.
 pub fn snapshot(proc_root: &Path) -> Vec<ProcessImage> {
     let ns_per_tick = 1_000_000_000 / clock_ticks_per_second();
+    let cgroup_root = cgroup::v2_root();
     let Ok(dir) = fs::read_dir(proc_root) else {
         return Vec::new();
     };
     dir.filter_map(|entry| {
         let entry = entry.ok()?;
         let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        read_process(&entry.path(), pid, ns_per_tick)
+        let mut image = read_process(&entry.path(), pid, ns_per_tick)?;
+        if let Some(root) = &cgroup_root {
+            image.cgroup_id = cgroup::process_cgroup_id(root, &entry.path());
+        }
+        Some(image)
     })
     .collect()
 }
@@ -63,6 +69,8 @@ fn read_process(dir: &Path, pid: u32, ns_per_tick: u64) -> Option<ProcessImage> 
         origin: ProcessOrigin::ProcFs,
         error_flags: 0,
         ns: namespaces(dir),
+        cgroup_id: 0,
+        docker: String::new(),
     })
 }
 

@@ -183,6 +183,8 @@ fn exec_image(r: &ExecRecord) -> ProcessImage {
         origin: ProcessOrigin::Exec,
         error_flags: r.flags,
         ns: r.ns,
+        cgroup_id: r.cgroup_id,
+        docker: String::new(),
     }
 }
 

@@ -1,14 +1,22 @@
 //! The local source: the sensor's records through the process model, as Tetragon events, and
 //! each second the syscall statistics and the changed file-access rows as tetrascope's own.
 mod file_log;
+mod pod_enricher;
 mod slot_book;
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+pub use pod_enricher::{POD_WAIT, PodCounters, PodEnricher};
 
 use anyhow::Result;
 
 use crate::{
     event::{Event, Process},
+    kube::pods::PodMetadata,
     model::{BootClock, ModelStats, ProcessTable},
     policy::{
         hit_event,
@@ -38,6 +46,8 @@ pub struct LocalCounters {
     /// File-access rows dropped from the source's table to stay within its capacity (a row
     /// seen again starts over).
     pub file_rows_evicted: u64,
+    /// Events of container processes with and without their pods (all 0 without `--kube`).
+    pub pods: PodCounters,
 }
 
 pub struct LocalSource {
@@ -51,6 +61,8 @@ pub struct LocalSource {
     files: file_log::FileLog,
     /// Boot-clock time of the last tick.
     last_tick: u64,
+    /// Pod metadata for container processes, with `--kube`.
+    pods: Option<PodEnricher>,
 }
 
 impl LocalSource {
@@ -60,12 +72,26 @@ impl LocalSource {
         node_name: String,
         options: SensorOptions,
     ) -> Result<(Self, StartupReport, usize)> {
+        Self::start_with_pods(node_name, options, None)
+    }
+
+    /// [`Self::start`], with the pods of container processes in their events.
+    pub fn start_with_pods(
+        node_name: String,
+        options: SensorOptions,
+        pods: Option<PodMetadata>,
+    ) -> Result<(Self, StartupReport, usize)> {
         let (mut sensor, report) = Sensor::start(options)?;
         let proc_root = Path::new("/proc");
         let host_ns = procfs::host_namespaces(proc_root);
         let clock = BootClock::now();
         let mut table = ProcessTable::new(node_name.clone(), clock, host_ns);
-        let running = procfs::snapshot(proc_root);
+        let mut running = procfs::snapshot(proc_root);
+        if let Some(pods) = &pods {
+            for image in &mut running {
+                image.docker = pods.docker_of(image.cgroup_id);
+            }
+        }
         let seeded = running.len();
         sensor.seed_processes(&running);
         table.seed(running);
@@ -80,6 +106,7 @@ impl LocalSource {
             slots: slot_book::SlotBook::new(),
             files: file_log::FileLog::new(),
             last_tick: BootClock::ktime_now(),
+            pods: pods.map(|pods| PodEnricher::new(pods, POD_WAIT)),
         };
         Ok((source, report, seeded))
     }
@@ -87,10 +114,17 @@ impl LocalSource {
     /// Waits for the next batch of records and appends the events they make to `out`, and the
     /// statistics when a tick is due.
     pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> Result<()> {
+        let from = out.len();
         self.sensor.next_batch(&mut self.records).await?;
         self.apply(out);
         if BootClock::ktime_now().saturating_sub(self.last_tick) >= TICK.as_nanos() as u64 {
             self.tick(out);
+        }
+        if let Some(pods) = &mut self.pods {
+            pods.enrich(out, from, Instant::now());
+            if pods.pods_changed() {
+                self.refresh_workload_cgroups(None);
+            }
         }
         Ok(())
     }
@@ -98,14 +132,22 @@ impl LocalSource {
     /// Takes whatever is waiting, without blocking, and the statistics up to now (the last
     /// drain before stopping).
     pub fn drain(&mut self, out: &mut Vec<Event>) {
+        let from = out.len();
         self.sensor.drain(&mut self.records);
         self.apply(out);
         self.tick(out);
+        if let Some(pods) = &mut self.pods {
+            pods.enrich(out, from, Instant::now());
+            pods.flush(out);
+        }
     }
 
     fn apply(&mut self, out: &mut Vec<Event>) {
         let mut records = std::mem::take(&mut self.records);
-        for record in records.drain(..) {
+        for mut record in records.drain(..) {
+            if let (Some(pods), SensorRecord::Exec(image)) = (&self.pods, &mut record) {
+                image.docker = pods.pods().docker_of(image.cgroup_id);
+            }
             match record {
                 SensorRecord::Hit(hit) => out.extend(self.hit_event(&hit)),
                 SensorRecord::Slot { pid, slot, .. } => {
@@ -214,8 +256,34 @@ impl LocalSource {
         source: PolicySource,
         mode: Option<Mode>,
     ) -> Result<&PolicyEntry, String> {
+        let name = policy.name.clone();
         self.policies
-            .add(policy, source, mode, Some(&mut self.sensor))
+            .add(policy, source, mode, Some(&mut self.sensor))?;
+        self.refresh_workload_cgroups(Some(&name));
+        Ok(self.policies.get(&name).expect("just added"))
+    }
+
+    /// Gives the workload-selecting policies (`name`, or all) the cgroups of the pods they
+    /// select now; without pod metadata they keep applying to no process.
+    fn refresh_workload_cgroups(&mut self, name: Option<&str>) {
+        let Some(pods) = self.pods.as_ref().map(PodEnricher::pods) else {
+            return;
+        };
+        let changes: Vec<(String, Vec<u64>)> = self
+            .policies
+            .entries()
+            .iter()
+            .filter(|e| e.policy.selects_workloads() && name.is_none_or(|n| n == e.name()))
+            .filter_map(|e| {
+                let cgroups = pods.policy_cgroups(&e.policy);
+                (e.cgroups.as_ref() != Some(&cgroups)).then(|| (e.name().to_owned(), cgroups))
+            })
+            .collect();
+        for (name, cgroups) in changes {
+            if let Err(why) = self.set_policy_cgroups(&name, Some(cgroups)) {
+                eprintln!("tetrascope: {name}: its pods' cgroups not applied: {why}");
+            }
+        }
     }
 
     pub fn set_policy_enabled(&mut self, name: &str, enabled: bool) -> Result<(), String> {
@@ -250,6 +318,11 @@ impl LocalSource {
         self.policies.refresh_counters(&self.sensor);
     }
 
+    /// The pod metadata in use, with `--kube` (for namespaced policies' cgroup ids).
+    pub fn pod_metadata(&self) -> Option<&PodMetadata> {
+        self.pods.as_ref().map(PodEnricher::pods)
+    }
+
     /// The node name in this source's events.
     pub fn node_name(&self) -> &str {
         &self.node_name
@@ -262,6 +335,11 @@ impl LocalSource {
             model: self.table.stats(),
             file_records_dropped: self.sensor.file_records_dropped(),
             file_rows_evicted: self.files.evicted(),
+            pods: self
+                .pods
+                .as_ref()
+                .map(PodEnricher::counters)
+                .unwrap_or_default(),
         }
     }
 }

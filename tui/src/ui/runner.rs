@@ -332,6 +332,10 @@ fn update_source_status(app: &mut App, source: &UiSource, finished: bool) {
         UiSource::Live(live) => {
             let counters = live.counters();
             app.source.dropped = counters.kernel_lost + counters.malformed;
+            app.source.name = match live.pod_metadata().and_then(|pods| pods.problem()) {
+                Some(problem) => format!("local; {problem}"),
+                None => "local".into(),
+            };
         }
         UiSource::Remote(remote) => {
             let links = remote.links();

@@ -26,6 +26,8 @@ fn image(ktime: u64, pid: u32, ppid: u32, binary: &str, args: &[&str]) -> Proces
         origin: ProcessOrigin::Exec,
         error_flags: 0,
         ns,
+        cgroup_id: 0,
+        docker: String::new(),
     }
 }
 

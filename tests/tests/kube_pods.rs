@@ -1,0 +1,292 @@
+//! Pod metadata on live events (`getevents --kube`), against a real kube-apiserver: a process in
+//! a cgroup named like a containerd container of a pod on this node carries the pod; a process
+//! outside carries none; a pod that appears after its process started still reaches the events
+//! that waited for it; a user without rights gets one clear message and events without pods.
+mod common;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    thread,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use common::{LiveCapture, kube::Cluster, marker_dir, require_root};
+use serde_json::{Value, json};
+
+const NODE: &str = "kube-pods-test-node";
+const IMAGE: &str = "docker.io/library/iris:2024.2";
+const IMAGE_ID: &str = "docker.io/library/iris@sha256:493c073cc968f1053511e6cf56301767ab304f21a60afdf65543e56ef1217cb4";
+
+/// A container id no other test uses: 64 hex digits from the time, the pid and `salt`.
+fn container_id(salt: u64) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let seed = [
+        nanos,
+        std::process::id() as u64,
+        salt,
+        nanos ^ salt.rotate_left(17),
+    ];
+    seed.iter().map(|part| format!("{part:016x}")).collect()
+}
+
+/// The cgroup v2 mount (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts).
+fn cgroup_root() -> PathBuf {
+    let mounts = fs::read_to_string("/proc/mounts").unwrap();
+    mounts
+        .lines()
+        .find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(fields[1]))
+        })
+        .expect("a cgroup2 mount")
+}
+
+/// The directories a containerd container of pod `uid` has under systemd, created on entry and
+/// removed (those this test created) on drop.
+struct ContainerCgroup {
+    created: Vec<PathBuf>,
+    scope: PathBuf,
+}
+
+impl ContainerCgroup {
+    fn create(pod_uid: &str, id: &str) -> Self {
+        let pod_slice = format!("kubepods-besteffort-pod{}.slice", pod_uid.replace('-', "_"));
+        let mut dir = cgroup_root();
+        let mut created = Vec::new();
+        for part in [
+            "kubepods.slice",
+            "kubepods-besteffort.slice",
+            &pod_slice,
+            &format!("cri-containerd-{id}.scope"),
+        ] {
+            dir.push(part);
+            if !dir.exists() {
+                fs::create_dir(&dir).unwrap();
+                created.push(dir.clone());
+            }
+        }
+        Self {
+            created,
+            scope: dir,
+        }
+    }
+
+    /// Runs `/bin/true` in the container's cgroup, from `cwd`.
+    fn run_true(&self, cwd: &Path) {
+        let script = format!(
+            "echo $$ > {}/cgroup.procs && exec /bin/true",
+            self.scope.display()
+        );
+        let status = Command::new("/bin/sh")
+            .args(["-c", &script])
+            .current_dir(cwd)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for ContainerCgroup {
+    fn drop(&mut self) {
+        for dir in self.created.iter().rev() {
+            let _ = fs::remove_dir(dir);
+        }
+    }
+}
+
+/// Creates a pod on NODE owned by a ReplicaSet, then gives it a running container `id` through
+/// the status subresource (nothing runs pods here). Returns its uid.
+fn create_pod(cluster: &Cluster, name: &str, id: &str) -> String {
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "labels": {"app": "iris", "pod-template-hash": "7d9f8c6b5"},
+            "ownerReferences": [{
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "iris-7d9f8c6b5",
+                "uid": "3f1c7d2a-0000-4000-8000-000000000001",
+                "controller": true
+            }]
+        },
+        "spec": {"nodeName": NODE, "containers": [{"name": "iris", "image": IMAGE}]}
+    });
+    let created = cluster.create("/api/v1/namespaces/default/pods", pod);
+    let status = json!({"status": {"phase": "Running", "containerStatuses": [{
+        "name": "iris",
+        "containerID": format!("containerd://{id}"),
+        "image": IMAGE,
+        "imageID": IMAGE_ID,
+        "ready": true,
+        "restartCount": 0,
+        "state": {"running": {"startedAt": "2026-11-29T10:00:00Z"}}
+    }]}});
+    cluster.patch(
+        &format!("/api/v1/namespaces/default/pods/{name}/status"),
+        status,
+    );
+    created["metadata"]["uid"].as_str().unwrap().to_string()
+}
+
+/// The exec and exit events of `/bin/true` run from `cwd`.
+fn true_events<'a>(events: &'a [Value], cwd: &Path) -> Vec<&'a Value> {
+    let cwd = cwd.to_str().unwrap();
+    let found: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| e.get("process_exec").or(e.get("process_exit")))
+        .map(|body| &body["process"])
+        .filter(|p| p["cwd"] == cwd && p["binary"].as_str().unwrap_or("").ends_with("/true"))
+        .collect();
+    assert_eq!(found.len(), 2, "exec and exit of /bin/true in {cwd}");
+    found
+}
+
+/// The number just before `words` in the counters line.
+fn count_before(line: &str, words: &str) -> u64 {
+    let head = &line[..line
+        .find(words)
+        .unwrap_or_else(|| panic!("{words:?} in {line}"))];
+    head.split_whitespace().last().unwrap().parse().unwrap()
+}
+
+fn assert_pod(process: &Value, name: &str, uid: &str, id: &str) {
+    let pod = &process["pod"];
+    assert_eq!(pod["namespace"], "default", "{process}");
+    assert_eq!(pod["name"], name);
+    assert_eq!(pod["uid"], uid);
+    assert_eq!(pod["pod_labels"]["app"], "iris");
+    assert_eq!(pod["workload"], "iris");
+    assert_eq!(pod["workload_kind"], "Deployment");
+    let container = &pod["container"];
+    assert_eq!(container["id"], format!("containerd://{id}"));
+    assert_eq!(container["name"], "iris");
+    assert_eq!(container["image"]["name"], IMAGE);
+    assert_eq!(container["image"]["id"], IMAGE_ID);
+    assert_eq!(container["start_time"], "2026-11-29T10:00:00Z");
+    assert_eq!(process["docker"], &id[..31]);
+}
+
+#[test]
+fn container_processes_carry_their_pods() {
+    if !require_root() {
+        return;
+    }
+    let cluster = Cluster::start("pods");
+    let id = container_id(1);
+    let uid = create_pod(&cluster, "iris-7d9f8c6b5-x2x9z", &id);
+    let cgroup = ContainerCgroup::create(&uid, &id);
+    // A container whose pod the API server learns of only after its process ran.
+    let late_id = container_id(2);
+    let late_cgroup = ContainerCgroup::create("5a1e0000-0000-4000-8000-000000000002", &late_id);
+
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let capture = LiveCapture::start(&["--kube", "--kubeconfig", &kubeconfig, "--node-name", NODE]);
+    let watching = capture.wait_stderr("watching the pods of");
+    assert!(watching.contains("2 container cgroups"), "{watching}");
+    // Let the watch list the pods.
+    thread::sleep(Duration::from_secs(2));
+    let (inside, outside, late) = (
+        marker_dir("kube-inside"),
+        marker_dir("kube-outside"),
+        marker_dir("kube-late"),
+    );
+    cgroup.run_true(&inside);
+    let status = Command::new("/bin/true")
+        .current_dir(&outside)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    late_cgroup.run_true(&late);
+    let late_uid = create_pod(&cluster, "iris-7d9f8c6b5-late1", &late_id);
+    thread::sleep(Duration::from_secs(3));
+    let (events, stderr) = capture.stop();
+
+    for process in true_events(&events, &inside) {
+        assert_pod(process, "iris-7d9f8c6b5-x2x9z", &uid, &id);
+    }
+    for process in true_events(&events, &outside) {
+        assert!(process.get("pod").is_none(), "{process}");
+        assert!(process.get("docker").is_none(), "{process}");
+    }
+    let summary = stderr
+        .lines()
+        .find(|l| l.contains("events of container processes"))
+        .unwrap_or_else(|| panic!("no pod counters in {stderr}"));
+    eprintln!("{summary}");
+    let late_events = true_events(&events, &late);
+    if late_events[0].get("pod").is_some() {
+        for process in late_events {
+            assert_pod(process, "iris-7d9f8c6b5-late1", &late_uid, &late_id);
+        }
+        let late = count_before(summary, "with their pods after waiting");
+        assert!(late >= 2, "{summary}");
+    } else {
+        // The pod came after the bounded wait (a slow machine): counted as missed.
+        assert!(count_before(summary, "without") >= 2, "{summary}");
+    }
+}
+
+#[test]
+fn a_user_without_rights_gets_one_message_and_events_without_pods() {
+    if !require_root() {
+        return;
+    }
+    let cluster = Cluster::start("pods-forbidden");
+    let kubeconfig = cluster.limited_kubeconfig();
+    let capture = LiveCapture::start(&[
+        "--kube",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--node-name",
+        NODE,
+    ]);
+    let message = capture.wait_stderr("pod metadata unavailable");
+    assert!(message.contains("forbidden"), "{message}");
+    let dir = marker_dir("kube-forbidden");
+    let status = Command::new("/bin/true")
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    thread::sleep(Duration::from_secs(1));
+    let (events, stderr) = capture.stop();
+    true_events(&events, &dir);
+    assert!(
+        !stderr.contains("pod metadata unavailable"),
+        "reported once, not again on each retry: {stderr}"
+    );
+}
+
+#[test]
+fn the_watch_resumes_when_the_api_server_is_back() {
+    if !require_root() {
+        return;
+    }
+    let mut cluster = Cluster::start("pods-restart");
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let capture = LiveCapture::start(&["--kube", "--kubeconfig", &kubeconfig, "--node-name", NODE]);
+    capture.wait_stderr("watching the pods of");
+    cluster.stop_apiserver();
+    capture.wait_stderr("pod metadata unavailable");
+    cluster.start_apiserver();
+    capture.wait_stderr("pod metadata available again");
+
+    let id = container_id(3);
+    let uid = create_pod(&cluster, "iris-7d9f8c6b5-back1", &id);
+    let cgroup = ContainerCgroup::create(&uid, &id);
+    let dir = marker_dir("kube-back");
+    thread::sleep(Duration::from_secs(1));
+    cgroup.run_true(&dir);
+    thread::sleep(Duration::from_secs(1));
+    let (events, _) = capture.stop();
+    for process in true_events(&events, &dir) {
+        assert_pod(process, "iris-7d9f8c6b5-back1", &uid, &id);
+    }
+}
