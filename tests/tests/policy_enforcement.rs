@@ -2,17 +2,12 @@
 //! and only reports them in monitor mode; selectors on strings and binaries decide who is hit.
 mod common;
 
-use std::{
-    fs,
-    os::unix::process::ExitStatusExt,
-    path::Path,
-    process::{Command, Output},
-};
+use std::{fs, os::unix::process::ExitStatusExt};
 
 use common::{
     LiveCapture,
     iris::{IRIS_KEY, ensure_iris_key, exclusive, iris_policy},
-    marker_dir, require_root,
+    marker_dir, require_root, run_in,
 };
 use serde_json::Value;
 
@@ -22,14 +17,6 @@ fn kprobes<'a>(events: &'a [Value], function: &str) -> Vec<&'a Value> {
         .filter_map(|e| e.get("process_kprobe"))
         .filter(|k| k["function_name"] == function)
         .collect()
-}
-
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("spawn")
 }
 
 #[test]

@@ -3,14 +3,9 @@
 //! `process_tracepoint` events and kill when asked.
 mod common;
 
-use std::{
-    fs,
-    os::unix::process::ExitStatusExt,
-    path::Path,
-    process::{Command, Output},
-};
+use std::{fs, os::unix::process::ExitStatusExt, path::Path, process::Command};
 
-use common::{LiveCapture, marker_dir, require_root};
+use common::{LiveCapture, marker_dir, require_root, run_in};
 use serde_json::Value;
 
 fn tracepoints<'a>(events: &'a [Value], subsys: &str, event: &str) -> Vec<&'a Value> {
@@ -19,14 +14,6 @@ fn tracepoints<'a>(events: &'a [Value], subsys: &str, event: &str) -> Vec<&'a Va
         .filter_map(|e| e.get("process_tracepoint"))
         .filter(|t| t["subsys"] == subsys && t["event"] == event)
         .collect()
-}
-
-fn run_in(dir: &Path, program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("spawn")
 }
 
 /// A copy of `true` under a name no other process has, for matchBinaries.

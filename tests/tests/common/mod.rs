@@ -214,6 +214,15 @@ pub fn decode_exec_id(exec_id: &str) -> (String, u64, u32) {
 }
 
 /// A fresh directory for a test's processes to run in, so their events are easy to pick out.
+/// Runs `program ARGS` in `dir` and waits for it.
+pub fn run_in(dir: &Path, program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("spawn")
+}
+
 pub fn marker_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tetrascope-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

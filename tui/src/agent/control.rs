@@ -20,6 +20,16 @@ pub struct PolicyName {
     pub domain: String,
 }
 
+impl PolicyName {
+    pub fn new(name: String, namespace: String, domain: String) -> Self {
+        PolicyName {
+            name,
+            namespace,
+            domain,
+        }
+    }
+}
+
 pub enum Request {
     List {
         domain: String,

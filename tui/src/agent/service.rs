@@ -129,16 +129,8 @@ impl FineGuidanceSensors for Service {
         request: Request<proto::DeleteTracingPolicyRequest>,
     ) -> Answer<proto::DeleteTracingPolicyResponse> {
         self.writable()?;
-        let proto::DeleteTracingPolicyRequest {
-            name,
-            namespace,
-            domain,
-        } = request.into_inner();
-        let policy = PolicyName {
-            name,
-            namespace,
-            domain,
-        };
+        let r = request.into_inner();
+        let policy = PolicyName::new(r.name, r.namespace, r.domain);
         self.ask(|reply| control::Request::Delete { policy, reply })
             .await?;
         Ok(Response::new(proto::DeleteTracingPolicyResponse {}))
@@ -168,16 +160,8 @@ impl FineGuidanceSensors for Service {
         &self,
         request: Request<proto::EnableTracingPolicyRequest>,
     ) -> Answer<proto::EnableTracingPolicyResponse> {
-        let proto::EnableTracingPolicyRequest {
-            name,
-            namespace,
-            domain,
-        } = request.into_inner();
-        let policy = PolicyName {
-            name,
-            namespace,
-            domain,
-        };
+        let r = request.into_inner();
+        let policy = PolicyName::new(r.name, r.namespace, r.domain);
         self.configure(policy, Some(true), None).await?;
         Ok(Response::new(proto::EnableTracingPolicyResponse {}))
     }
@@ -186,16 +170,8 @@ impl FineGuidanceSensors for Service {
         &self,
         request: Request<proto::DisableTracingPolicyRequest>,
     ) -> Answer<proto::DisableTracingPolicyResponse> {
-        let proto::DisableTracingPolicyRequest {
-            name,
-            namespace,
-            domain,
-        } = request.into_inner();
-        let policy = PolicyName {
-            name,
-            namespace,
-            domain,
-        };
+        let r = request.into_inner();
+        let policy = PolicyName::new(r.name, r.namespace, r.domain);
         self.configure(policy, Some(false), None).await?;
         Ok(Response::new(proto::DisableTracingPolicyResponse {}))
     }
@@ -206,11 +182,7 @@ impl FineGuidanceSensors for Service {
     ) -> Answer<proto::ConfigureTracingPolicyResponse> {
         let request = request.into_inner();
         let mode = request.mode.map(mode_of).transpose()?;
-        let policy = PolicyName {
-            name: request.name,
-            namespace: request.namespace,
-            domain: request.domain,
-        };
+        let policy = PolicyName::new(request.name, request.namespace, request.domain);
         self.configure(policy, request.enable, mode).await?;
         Ok(Response::new(proto::ConfigureTracingPolicyResponse {}))
     }
