@@ -74,7 +74,24 @@ impl PodEnricher {
 
     /// Fills in the pods of `out[from..]`, takes out the events that must wait for theirs, and
     /// puts before the rest the waiting events whose pods arrived or whose time is up.
-    pub fn enrich(&mut self, out: &mut Vec<Event>, from: usize, now: Instant) {
+    pub fn enrich(&mut self, out: &mut Vec<Event>, mut from: usize, now: Instant) {
+        // Nothing waiting: the events are filled where they are, up to the first whose pod is
+        // not known (the rest, from there, take the way that can hold them back).
+        if self.waiting.is_empty() {
+            while from < out.len() {
+                let event = &mut out[from];
+                if let Lookup::Unknown = self.fill(event) {
+                    break;
+                }
+                if event.process().is_some_and(|p| p.pod.is_some()) {
+                    self.counters.enriched += 1;
+                }
+                from += 1;
+            }
+            if from == out.len() {
+                return;
+            }
+        }
         let fresh = out.split_off(from);
         let wait = self.wait;
         self.release(out, |since| now.duration_since(since) >= wait);
