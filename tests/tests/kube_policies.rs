@@ -286,3 +286,41 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
         source.remove_policy(IRIS).unwrap();
     });
 }
+
+/// Benchmark (prints numbers): from the creation of a TracingPolicy object to the first reader
+/// the agent kills, and from its deletion to the first reader it spares.
+#[test]
+#[ignore]
+fn bench_apply_to_enforcement() {
+    if !require_root() {
+        return;
+    }
+    let _guard = exclusive();
+    ensure_iris_key();
+    let cluster = Cluster::start("apply-bench");
+    install_crds(&cluster);
+    let dir = TempDir::new("kube-bench");
+    let _agent = kube_agent(&dir, &cluster.kubeconfig);
+    let policies = "/apis/cilium.io/v1alpha1/tracingpolicies";
+    let until = |killed: bool| {
+        let start = Instant::now();
+        while (read_key().status.signal() == Some(libc::SIGKILL)) != killed {
+            assert!(start.elapsed() < Duration::from_secs(30), "never {killed}");
+        }
+        start.elapsed()
+    };
+    let (mut applied, mut deleted) = (Vec::new(), Vec::new());
+    for round in 0..10 {
+        let name = format!("iris-{round}");
+        cluster.create_yaml(policies, &iris_object("TracingPolicy", &name, None));
+        applied.push(until(true));
+        cluster.request_text("DELETE", &format!("{policies}/{name}"), "", "");
+        deleted.push(until(false));
+    }
+    applied.sort();
+    deleted.sort();
+    println!(
+        "kube apply to enforcement: median {:?}, max {:?}; delete to release: median {:?}, max {:?} (10 rounds, readers polled back to back)",
+        applied[5], applied[9], deleted[5], deleted[9]
+    );
+}
