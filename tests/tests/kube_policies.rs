@@ -287,8 +287,8 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
     });
 }
 
-/// Benchmark (prints numbers): from the creation of a TracingPolicy object to the first reader
-/// the agent kills, and from its deletion to the first reader it spares.
+/// Benchmark (prints numbers): from the creation of a TracingPolicy object to its load by the
+/// agent and to the first reader killed, and from its deletion to the first reader spared.
 #[test]
 #[ignore]
 fn bench_apply_to_enforcement() {
@@ -312,15 +312,23 @@ fn bench_apply_to_enforcement() {
     let (mut applied, mut deleted) = (Vec::new(), Vec::new());
     for round in 0..10 {
         let name = format!("iris-{round}");
+        let start = Instant::now();
         cluster.create_yaml(policies, &iris_object("TracingPolicy", &name, None));
+        let created = start.elapsed();
+        _agent.proc.wait_stderr(&format!("{name}: loaded"));
+        let loaded = start.elapsed();
         applied.push(until(true));
+        println!(
+            "round {round}: created in {created:?}, loaded at {loaded:?}, first kill {:?} later",
+            applied.last().unwrap()
+        );
         cluster.request_text("DELETE", &format!("{policies}/{name}"), "", "");
         deleted.push(until(false));
     }
     applied.sort();
     deleted.sort();
     println!(
-        "kube apply to enforcement: median {:?}, max {:?}; delete to release: median {:?}, max {:?} (10 rounds, readers polled back to back)",
+        "kube: load to first kill: median {:?}, max {:?}; delete to release: median {:?}, max {:?} (10 rounds, readers polled back to back)",
         applied[5], applied[9], deleted[5], deleted[9]
     );
 }
