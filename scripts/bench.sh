@@ -35,6 +35,8 @@ if [ "$(id -u)" = 0 ]; then
 
   echo "== agent: exec storm streamed to a client over the unix socket: events/s, drops, agent CPU per 1000 events, spawn-to-client latency (root)"
   cargo test --release --locked -p tetrascope-tests --test agent_bench -- --ignored --nocapture 2>&1 | grep -E '^agent stream'
+  echo "== kube: a TracingPolicy object's creation to its load by the agent and the first kill (root, a real API server)"
+  cargo test --release --locked -p tetrascope-tests --test kube_policies bench_apply -- --ignored --nocapture 2>&1 | grep -E '^(round|kube:)'
 
   echo "== policies: cost per read(2) of a loaded policy that does not match, load/switch time, read-to-kill (root)"
   cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -E '^(policy|read to kill)'

@@ -290,7 +290,7 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
 /// Benchmark (prints numbers): from the creation of a TracingPolicy object to its load by the
 /// agent and to the first reader killed, and from its deletion to the first reader spared.
 #[test]
-#[ignore]
+#[ignore = "a benchmark: scripts/bench.sh runs it"]
 fn bench_apply_to_enforcement() {
     if !require_root() {
         return;
