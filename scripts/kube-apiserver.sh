@@ -7,10 +7,15 @@ cd "$(dirname "$0")/.."
 build=../shared/tools/build-kube-apiserver.sh
 key=$(sha256sum "$build" | cut -c1-16)
 work=/var/cache/tetrascope-kube-apiserver/$key
-if [ ! -x "$work/bin/kube-apiserver" ]; then
+# The tests also drive the API server with curl and make certificates with openssl.
+packages=(golang-go etcd-server etcd-client golang-github-modern-go-reflect2-dev rsync jq
+    ca-certificates openssl curl)
+if [ ! -x "$work/bin/kube-apiserver" ] || ! command -v etcd curl openssl >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq --no-install-recommends golang-go etcd-server etcd-client \
-        golang-github-modern-go-reflect2-dev rsync jq ca-certificates openssl >/dev/null
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+if [ ! -x "$work/bin/kube-apiserver" ]; then
     bash "$build" "$work" >&2
 fi
 echo "$work/bin/kube-apiserver"
