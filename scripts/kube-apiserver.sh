@@ -10,7 +10,11 @@ work=/var/cache/tetrascope-kube-apiserver/$key
 # The tests also drive the API server with curl and make certificates with openssl.
 packages=(golang-go etcd-server etcd-client golang-github-modern-go-reflect2-dev rsync jq
     ca-certificates openssl curl)
-if [ ! -x "$work/bin/kube-apiserver" ] || ! command -v etcd curl openssl >/dev/null; then
+missing=false
+for tool in etcd curl openssl; do
+    command -v "$tool" >/dev/null || missing=true
+done
+if [ ! -x "$work/bin/kube-apiserver" ] || $missing; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
