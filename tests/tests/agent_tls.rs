@@ -74,24 +74,26 @@ fn served(client: Proc) {
     assert!(status.success(), "{status}: {stderr}");
 }
 
+/// A replay agent serving TLS with a certificate of a fresh CA in `dir` (ca.crt), and `extra`
+/// flags; its bound address.
+fn tls_agent(dir: &TempDir, extra: &[&str]) -> (Agent, String) {
+    make_pki(dir.path());
+    let (cert, key) = (path(dir, "server.crt"), path(dir, "server.key"));
+    let mut args = vec![
+        "--server-tls-cert-file",
+        &cert,
+        "--server-tls-key-file",
+        &key,
+    ];
+    args.extend_from_slice(extra);
+    tcp_agent(dir, &args)
+}
+
 #[test]
 fn tls_serves_clients_that_know_the_ca_and_refuses_plain_ones() {
     let dir = TempDir::new("tls");
-    make_pki(dir.path());
-    let (cert, key, ca) = (
-        path(&dir, "server.crt"),
-        path(&dir, "server.key"),
-        path(&dir, "ca.crt"),
-    );
-    let (agent, address) = tcp_agent(
-        &dir,
-        &[
-            "--server-tls-cert-file",
-            &cert,
-            "--server-tls-key-file",
-            &key,
-        ],
-    );
+    let ca = path(&dir, "ca.crt");
+    let (agent, address) = tls_agent(&dir, &[]);
     // Plain first: it never gets to subscribe, so the recording waits for the TLS client.
     let reason = refused(getevents(&["--agent", &address]), &address);
     println!("plain client: {reason}");
@@ -103,19 +105,10 @@ fn tls_serves_clients_that_know_the_ca_and_refuses_plain_ones() {
 #[test]
 fn an_agent_that_requires_client_certificates_refuses_clients_without_one() {
     let dir = TempDir::new("mtls");
-    make_pki(dir.path());
-    let (cert, key, ca) = (
-        path(&dir, "server.crt"),
-        path(&dir, "server.key"),
-        path(&dir, "ca.crt"),
-    );
-    let (agent, address) = tcp_agent(
+    let ca = path(&dir, "ca.crt");
+    let (agent, address) = tls_agent(
         &dir,
         &[
-            "--server-tls-cert-file",
-            &cert,
-            "--server-tls-key-file",
-            &key,
             "--server-tls-client-ca-files",
             &ca,
             "--server-tls-require-client-cert",
