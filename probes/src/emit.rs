@@ -97,5 +97,5 @@ fn wakeup_flags() -> u64 {
 /// out (`FILE_BACKLOG_MAX`), so that the reader is at work before a burst of opens gets there.
 /// Even a storm of 2,000 exec/s crosses it only ~40 times a second.
 const WAKE_AT: u64 = (RING_BYTES / 64) as u64;
-/// Larger than any record (an exec record is ~5.5 KiB, a file record at most ~4.4 KiB).
+/// Larger than any record (an exec record is at most ~5.7 KiB, a file record ~4.4 KiB).
 const WAKE_BAND: u64 = 16 * 1024;

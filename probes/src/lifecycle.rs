@@ -7,12 +7,13 @@ use aya_ebpf::{
         bpf_get_current_pid_tgid, bpf_get_current_task, bpf_probe_read_kernel_str_bytes,
         generated::{bpf_get_current_cgroup_id, bpf_probe_read_user},
     },
-    macros::tracepoint,
+    macros::{map, tracepoint},
+    maps::PerCpuArray,
     programs::TracePointContext,
 };
 use tetrascope_shared::{
-    ARGS_LEN, CloneRecord, ExecRecord, ExitRecord, RECORD_CLONE, RECORD_EXEC, RECORD_EXIT,
-    exec_flags, path_status,
+    ARGS_LEN, CloneRecord, ExecRecord, ExitRecord, NAME_SLOT, PATH_AREA, RECORD_CLONE, RECORD_EXEC,
+    RECORD_EXIT, exec_flags, path_status,
 };
 
 use crate::{
@@ -23,14 +24,21 @@ use crate::{
 
 pub const CLONE_THREAD: u64 = 0x10000;
 
+/// The exec record is built here (it is larger than the stack) and only its used part is copied
+/// into the ring.
+#[map]
+static EXEC_RECORD: PerCpuArray<ExecRecord> = PerCpuArray::with_max_entries(1, 0);
+
+const PATH_BYTES: usize = PATH_AREA + NAME_SLOT;
+
 #[tracepoint]
 pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     syscalls::forget((pid_tgid >> 32) as u32);
-    let Some(mut entry) = emit::reserve::<ExecRecord>() else {
+    let Some(record) = EXEC_RECORD.get_ptr_mut(0) else {
         return 0;
     };
-    let rec = unsafe { &mut *entry.as_mut_ptr() };
+    let rec = unsafe { &mut *record };
     let task = unsafe { bpf_get_current_task() } as usize;
     rec.header = emit::header(RECORD_EXEC);
     rec.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
@@ -53,8 +61,16 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
 
     read_args(task, rec);
     read_cwd(task, rec);
-    emit::submit(entry);
+    emit::output_bytes(record as *const u8, ExecRecord::HEAD_LEN + cwd_len(rec));
     0
+}
+
+/// The bytes of `cwd` in use, bounded where the verifier sees it: read back from memory, so the
+/// compiler cannot drop the bound on what it knows and the verifier does not.
+#[inline(always)]
+fn cwd_len(rec: &ExecRecord) -> usize {
+    let len = unsafe { core::ptr::read_volatile(&rec.cwd.len) } as usize;
+    if len > PATH_BYTES { PATH_BYTES } else { len }
 }
 
 /// Copies `mm->arg_start..arg_end` (argv, NUL-separated), truncated to `ARGS_LEN`.

@@ -11,7 +11,8 @@ pub const PATH_AREA: usize = 4096;
 pub const NAME_SLOT: usize = 256;
 /// Path components walked before the path is marked truncated.
 pub const MAX_PATH_COMPONENTS: usize = 64;
-/// Ring buffer size: with exec records of ~5.5 KiB it holds about 3,000 execs before a drain.
+/// Ring buffer size: exec records are ~1.4 KiB plus their working directory (at most ~5.7 KiB),
+/// so it holds about 11,000 execs of a storm (with their exits) before a drain.
 pub const RING_BYTES: u32 = 16 * 1024 * 1024;
 
 pub const RECORD_EXEC: u32 = 1;
@@ -89,6 +90,13 @@ pub struct ExecRecord {
     pub filename: [u8; FILENAME_LEN],
     pub args: [u8; ARGS_LEN],
     pub cwd: PathBuf,
+}
+
+impl ExecRecord {
+    /// Bytes before the used part of `cwd.bytes`: a record is this plus `cwd.len` bytes, so a
+    /// short working directory does not fill the ring with 4 KiB of zeros.
+    pub const HEAD_LEN: usize =
+        core::mem::offset_of!(ExecRecord, cwd) + core::mem::offset_of!(PathBuf, bytes);
 }
 
 /// A new process (not a thread): tracepoint `task_newtask` in the parent.

@@ -46,16 +46,7 @@ pub struct FileAccess {
 impl FileAccess {
     /// Decodes a record: only its used part crossed the ring, the rest reads as zeroes.
     pub(super) fn decode(bytes: &[u8]) -> Option<Self> {
-        if bytes.len() < FileRecord::HEAD_LEN {
-            return None;
-        }
-        // SAFETY: FileRecord is plain #[repr(C)] data, valid when zeroed.
-        let mut record: FileRecord = unsafe { std::mem::zeroed() };
-        let len = bytes.len().min(size_of::<FileRecord>());
-        // SAFETY: at most size_of::<FileRecord>() bytes into the record.
-        unsafe {
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&raw mut record).cast::<u8>(), len)
-        };
+        let record: FileRecord = super::records::read_trimmed(bytes, FileRecord::HEAD_LEN)?;
         let name = &record.name[..(record.name_len as usize).min(FILE_NAME_LEN)];
         let path = &record.path[..(record.path_len as usize).min(FILE_PATH_LEN)];
         let path = String::from_utf8_lossy(path);

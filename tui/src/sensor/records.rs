@@ -115,13 +115,30 @@ fn read<T: Copy>(bytes: &[u8], kind: u32) -> Result<T, DecodeError> {
     Ok(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
 }
 
+/// Reads a record of which the probes sent only the first `head_len` bytes and the used part of
+/// its tail; the rest reads as zeros. `None` when even the head is missing.
+pub(super) fn read_trimmed<T: Copy>(bytes: &[u8], head_len: usize) -> Option<T> {
+    if bytes.len() < head_len {
+        return None;
+    }
+    // SAFETY: T is a plain-data #[repr(C)] record, valid when zeroed.
+    let mut record: T = unsafe { std::mem::zeroed() };
+    let len = bytes.len().min(size_of::<T>());
+    // SAFETY: at most size_of::<T>() bytes into the record.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&raw mut record).cast::<u8>(), len) };
+    Some(record)
+}
+
 pub fn decode(bytes: &[u8]) -> Result<SensorRecord, DecodeError> {
     let header: RecordHeader = read(bytes, 0)?;
+    let short = || DecodeError::Short {
+        kind: header.kind,
+        len: bytes.len(),
+    };
     match header.kind {
-        RECORD_EXEC => Ok(SensorRecord::Exec(exec_image(&read::<ExecRecord>(
-            bytes,
-            header.kind,
-        )?))),
+        RECORD_EXEC => read_trimmed::<ExecRecord>(bytes, ExecRecord::HEAD_LEN)
+            .map(|record| SensorRecord::Exec(exec_image(&record)))
+            .ok_or_else(short),
         RECORD_CLONE => {
             let r: CloneRecord = read(bytes, header.kind)?;
             Ok(SensorRecord::Clone {
@@ -150,14 +167,9 @@ pub fn decode(bytes: &[u8]) -> Result<SensorRecord, DecodeError> {
                 slot: r.slot,
             })
         }
-        RECORD_FILE => {
-            FileAccess::decode(bytes)
-                .map(SensorRecord::File)
-                .ok_or(DecodeError::Short {
-                    kind: header.kind,
-                    len: bytes.len(),
-                })
-        }
+        RECORD_FILE => FileAccess::decode(bytes)
+            .map(SensorRecord::File)
+            .ok_or_else(short),
         other => Err(DecodeError::UnknownKind(other)),
     }
 }
