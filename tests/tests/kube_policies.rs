@@ -10,14 +10,13 @@ use std::{
     os::{linux::fs::MetadataExt, unix::process::ExitStatusExt},
     path::{Path, PathBuf},
     process::{Command, ExitStatus},
-    thread,
     time::{Duration, Instant},
 };
 
 use common::{
     agent::{Agent, TempDir},
     iris::{IRIS_KEY, ensure_iris_key, exclusive, read_key},
-    kube::Cluster,
+    kube::{Cluster, install_crds, wait_until},
     require_root, shared_dir, tetrascope_bin,
 };
 use serde_json::Value;
@@ -28,40 +27,6 @@ use tetrascope::{
 };
 
 const IRIS: &str = "iris-read-file-sigkill";
-
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Creates both CRDs from deploy/crds and waits until the server serves them.
-fn install_crds(cluster: &Cluster) {
-    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds");
-    for plural in ["tracingpolicies", "tracingpoliciesnamespaced"] {
-        let manifest = fs::read_to_string(crds.join(format!("cilium.io_{plural}.yaml"))).unwrap();
-        let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
-        cluster.create_yaml(path, &manifest);
-        wait_until(
-            &format!("{plural}.cilium.io is established"),
-            Duration::from_secs(30),
-            || {
-                let (_, body) =
-                    cluster.request_text("GET", &format!("{path}/{plural}.cilium.io"), "", "");
-                let crd: Value = serde_json::from_str(&body).unwrap_or_default();
-                crd["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|conditions| {
-                        conditions
-                            .iter()
-                            .any(|c| c["type"] == "Established" && c["status"] == "True")
-                    })
-            },
-        );
-    }
-}
 
 /// The IRIS policy's document as an object of `kind` named `name` (in `namespace`).
 fn iris_object(kind: &str, name: &str, namespace: Option<&str>) -> String {

@@ -298,3 +298,38 @@ impl Drop for Cluster {
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Polls `done` until it holds; fails the test after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Creates both CRDs from deploy/crds and waits until the server serves them.
+pub fn install_crds(cluster: &Cluster) {
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/crds");
+    for plural in ["tracingpolicies", "tracingpoliciesnamespaced"] {
+        let manifest = fs::read_to_string(crds.join(format!("cilium.io_{plural}.yaml"))).unwrap();
+        let path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+        cluster.create_yaml(path, &manifest);
+        wait_until(
+            &format!("{plural}.cilium.io is established"),
+            Duration::from_secs(30),
+            || {
+                let (_, body) =
+                    cluster.request_text("GET", &format!("{path}/{plural}.cilium.io"), "", "");
+                let crd: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+                crd["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|conditions| {
+                        conditions
+                            .iter()
+                            .any(|c| c["type"] == "Established" && c["status"] == "True")
+                    })
+            },
+        );
+    }
+}

@@ -15,6 +15,13 @@ pub fn apply(source: &mut LocalSource, change: PolicyChange) {
         } => load(source, &object, *policy, cgroups)
             .map(|verb| format!("{object}: {verb}"))
             .map_err(|error| format!("{object}: {error}")),
+        PolicyChange::ModeChanged { object, mode } => match loaded_from(source, &object) {
+            Ok(true) => source
+                .set_policy_mode(&object.name, mode)
+                .map(|()| format!("{object}: mode changed to {mode:?}"))
+                .map_err(|error| format!("{object}: {error}")),
+            Ok(false) | Err(_) => return,
+        },
         PolicyChange::Deleted { object } => match loaded_from(source, &object) {
             Ok(true) => source
                 .remove_policy(&object.name)

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     event::{EventType, Timestamp},
-    kube,
+    kube::{self, policy_edit::ClusterPolicies},
     source::{
         self,
         local::LocalSource,
@@ -113,7 +113,8 @@ pub fn cluster(
             let client = kube::connect::client(&cluster).await?;
             let namespace = view.agents_namespace.clone();
             let dialer = kube::agents::dialer(&client, &namespace).await?;
-            let source = RemoteSource::start(&[], dialer, request);
+            let source = RemoteSource::start(&[], dialer, request)
+                .with_cluster_policies(ClusterPolicies::new(client.clone()));
             let discovery =
                 tokio::spawn(kube::agents::follow(client, namespace, source.membership()));
             let result = ui::run(UiSource::Remote(Box::new(source)), options).await;

@@ -5,5 +5,6 @@ pub mod cgroup_index;
 pub mod cgroup_path;
 pub mod connect;
 pub mod pods;
+pub mod policy_edit;
 pub mod policy_object;
 pub mod policy_watch;

@@ -86,6 +86,25 @@ pub fn document(key: &ObjectKey, object: &DynamicObject) -> String {
     serde_json::to_string_pretty(&document).expect("JSON values serialize")
 }
 
+/// Whether two documents made by [`document`] differ at most in their `policy-mode` options:
+/// such a change switches the loaded policy's mode rather than reloading it (which would
+/// reset its counters and leave a moment without it).
+pub fn same_but_mode(before: &str, after: &str) -> bool {
+    let without_mode = |document: &str| {
+        let mut value: serde_json::Value = serde_json::from_str(document).ok()?;
+        // `get_mut`, not indexing: indexing would add `options: null` where there is none.
+        let spec = value.get_mut("spec")?.as_object_mut()?;
+        if let Some(options) = spec.get_mut("options").and_then(|o| o.as_array_mut()) {
+            options.retain(|option| option["name"] != "policy-mode");
+            if options.is_empty() {
+                spec.remove("options");
+            }
+        }
+        Some(value)
+    };
+    matches!((without_mode(before), without_mode(after)), (Some(a), Some(b)) if a == b)
+}
+
 /// Reads a document made by [`document`]; errors name the object and the field, e.g.
 /// `tracingpolicies/NAME:12:27: spec.kprobes[0].selectors[0].matchArgs[0].operator: ...`.
 pub fn read(key: &ObjectKey, document: &str) -> Result<TracingPolicy, String> {
@@ -103,5 +122,35 @@ pub fn read(key: &ObjectKey, document: &str) -> Result<TracingPolicy, String> {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join("; ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_options(options: serde_json::Value) -> String {
+        let document = serde_json::json!({"kind": "TracingPolicy", "metadata": {"name": "p"},
+            "spec": {"options": options, "kprobes": [{"call": "sys_read", "syscall": true}]}});
+        document.to_string()
+    }
+
+    #[test]
+    fn a_change_of_mode_alone_is_told_from_other_changes() {
+        let monitor =
+            with_options(serde_json::json!([{"name": "policy-mode", "value": "monitor"}]));
+        let enforce =
+            with_options(serde_json::json!([{"name": "policy-mode", "value": "enforce"}]));
+        let none = with_options(serde_json::json!([]));
+        let other =
+            with_options(serde_json::json!([{"name": "disable-kprobe-multi", "value": "1"}]));
+        assert!(same_but_mode(&monitor, &enforce));
+        assert!(same_but_mode(&monitor, &none));
+        let mut bare: serde_json::Value = serde_json::from_str(&none).unwrap();
+        bare["spec"].as_object_mut().unwrap().remove("options");
+        assert!(same_but_mode(&monitor, &bare.to_string()));
+        assert!(!same_but_mode(&monitor, &other));
+        let hooks_changed = monitor.replace("sys_read", "sys_write");
+        assert!(!same_but_mode(&monitor, &hooks_changed));
     }
 }

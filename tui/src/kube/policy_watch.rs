@@ -19,7 +19,7 @@ use kube::{
 use tokio::sync::mpsc;
 
 use super::policy_object::{self, KINDS, ObjectKey};
-use crate::policy::model::{PolicyKind, TracingPolicy};
+use crate::policy::model::{Mode, PolicyKind, TracingPolicy};
 
 /// A change of the cluster's policies for the agent's policy store.
 #[derive(Debug)]
@@ -31,6 +31,8 @@ pub enum PolicyChange {
         policy: Box<TracingPolicy>,
         cgroups: Option<Vec<u64>>,
     },
+    /// Only the object's `policy-mode` changed: switch the loaded policy's mode.
+    ModeChanged { object: ObjectKey, mode: Mode },
     /// The object is gone: unload its policy.
     Deleted { object: ObjectKey },
 }
@@ -162,12 +164,19 @@ impl Tracker {
         pods: &dyn WorkloadCgroups,
     ) -> Option<PolicyChange> {
         let document = policy_object::document(&key, object);
-        if self.seen.get(&key) == Some(&document) {
+        let previous = self.seen.get(&key);
+        if previous == Some(&document) {
             return None;
         }
+        let mode_only =
+            previous.is_some_and(|previous| policy_object::same_but_mode(previous, &document));
         let read = policy_object::read(&key, &document);
         self.seen.insert(key.clone(), document);
         match read {
+            Ok(policy) if mode_only => Some(PolicyChange::ModeChanged {
+                object: key,
+                mode: policy.spec.mode.unwrap_or_default(),
+            }),
             Ok(policy) => Some(PolicyChange::Applied {
                 cgroups: policy.selects_workloads().then(|| pods.cgroups(&policy)),
                 object: key,

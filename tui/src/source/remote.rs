@@ -17,6 +17,7 @@ use crate::{
         proto,
     },
     event::{Event, EventBody, EventFilter, EventType},
+    kube::policy_edit::ClusterPolicies,
 };
 
 const FIRST_RETRY: Duration = Duration::from_millis(500);
@@ -111,6 +112,8 @@ pub struct RemoteSource {
     /// Each agent's policies as last listed.
     policies: Vec<Vec<proto::TracingPolicyStatus>>,
     outcomes: Vec<String>,
+    /// The cluster whose TracingPolicy objects the agents load (the cluster view).
+    cluster: Option<ClusterPolicies>,
 }
 
 impl Drop for RemoteSource {
@@ -135,6 +138,7 @@ impl RemoteSource {
             request,
             policies: Vec::new(),
             outcomes: Vec::new(),
+            cluster: None,
         };
         for address in addresses {
             source.follow(address.clone(), String::new());
@@ -145,6 +149,17 @@ impl RemoteSource {
     /// For discovery: agents to follow as they come and go.
     pub fn membership(&self) -> Membership {
         Membership(self.sender.clone())
+    }
+
+    /// The agents load the TracingPolicy objects of this cluster: the policy pane changes
+    /// those objects rather than each agent.
+    pub fn with_cluster_policies(mut self, cluster: ClusterPolicies) -> Self {
+        self.cluster = Some(cluster);
+        self
+    }
+
+    pub fn cluster_policies(&self) -> Option<&ClusterPolicies> {
+        self.cluster.as_ref()
     }
 
     /// Follows a new agent (again, if it had left).

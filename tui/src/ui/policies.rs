@@ -36,8 +36,21 @@ pub struct PolicyRow {
     pub problems: Vec<String>,
     /// Its enforcement actions (Sigkill, Signal…): empty for a monitor-only policy.
     pub enforcement: Vec<ActionKind>,
-    /// The agent it runs on (an index into the UI's agents); None for this host or a replay.
-    pub agent: Option<usize>,
+    /// Where it runs, which says how the pane changes it.
+    pub place: PolicyPlace,
+}
+
+/// Where a policy runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PolicyPlace {
+    /// This host's policy store (or a replay's recording).
+    #[default]
+    Host,
+    /// One agent, changed through its API (an index into the UI's agents).
+    Agent(usize),
+    /// A TracingPolicy object of the cluster, which every node's agent loads: changed in the
+    /// cluster (the cluster view).
+    Cluster,
 }
 
 impl PolicyRow {
@@ -80,7 +93,7 @@ impl PolicyRow {
             yaml: entry.policy.yaml.clone(),
             problems: entry.problems.clone(),
             enforcement: entry.enforcement_actions(),
-            agent: None,
+            place: PolicyPlace::Host,
         }
     }
 }
@@ -96,11 +109,22 @@ pub enum PolicyCommand {
     Reload(PolicyRef),
 }
 
-/// A policy by name, and the agent it runs on (None: this host).
+/// A policy by name (and namespace, for a namespaced one), and where it runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyRef {
     pub name: String,
-    pub agent: Option<usize>,
+    pub namespace: Option<String>,
+    pub place: PolicyPlace,
+}
+
+impl PolicyRef {
+    pub fn of(row: &PolicyRow) -> Self {
+        PolicyRef {
+            name: row.name.clone(),
+            namespace: row.namespace.clone(),
+            place: row.place,
+        }
+    }
 }
 
 /// A question the user answers with y or n before the command runs.
@@ -160,14 +184,10 @@ impl PolicyPane {
 
     /// Replaces the rows, keeping the selection on the same policy where it still exists.
     pub fn set_rows(&mut self, rows: Vec<PolicyRow>) {
-        let selected = self.selected_row().map(|r| (r.name.clone(), r.agent));
+        let selected = self.selected_row().map(PolicyRef::of);
         self.rows = rows;
         self.selected = selected
-            .and_then(|(name, agent)| {
-                self.rows
-                    .iter()
-                    .position(|r| r.name == name && r.agent == agent)
-            })
+            .and_then(|selected| self.rows.iter().position(|r| PolicyRef::of(r) == selected))
             .unwrap_or(0)
             .min(self.rows.len().saturating_sub(1));
     }
@@ -221,10 +241,7 @@ impl PolicyPane {
 
     fn act_on(&mut self, action: Action, row: PolicyRow) {
         let name = row.name.clone();
-        let policy = PolicyRef {
-            name: name.clone(),
-            agent: row.agent,
-        };
+        let policy = PolicyRef::of(&row);
         match action {
             Action::TogglePolicy => self.commands.push(PolicyCommand::SetEnabled {
                 policy,
@@ -237,18 +254,21 @@ impl PolicyPane {
                 })
             }
             // An agent's status does not say which actions a policy takes.
-            Action::PolicyMode if row.agent.is_some() => {
+            Action::PolicyMode if row.place != PolicyPlace::Host => {
+                let question = match row.place {
+                    PolicyPlace::Cluster => format!(
+                        "Enforce {name} in the cluster? Its object is set to enforce: its enforcement actions will act on matching processes on every node. y/n"
+                    ),
+                    _ => format!(
+                        "Enforce {name} on agent {}? Its enforcement actions will act on that node's matching processes. y/n",
+                        row.source
+                    ),
+                };
                 let command = PolicyCommand::SetMode {
                     policy,
                     mode: Mode::Enforce,
                 };
-                self.ask_or_run(
-                    command,
-                    format!(
-                        "Enforce {name} on agent {}? Its enforcement actions will act on that node's matching processes. y/n",
-                        row.source
-                    ),
-                );
+                self.ask_or_run(command, question);
             }
             Action::PolicyMode if row.enforcement.is_empty() => {
                 self.message = Some(format!(
@@ -269,6 +289,15 @@ impl PolicyPane {
                         actions.join(", ")
                     ),
                 );
+            }
+            // Deleting an object of the cluster unloads it everywhere, for everyone.
+            Action::UnloadPolicy if row.place == PolicyPlace::Cluster => {
+                self.confirm = Some(Confirmation {
+                    question: format!(
+                        "Delete {name} from the cluster? Every node's agent unloads it. y/n"
+                    ),
+                    command: PolicyCommand::Unload(policy),
+                });
             }
             Action::UnloadPolicy => self.commands.push(PolicyCommand::Unload(policy)),
             Action::ReloadPolicy => self.commands.push(PolicyCommand::Reload(policy)),
@@ -473,7 +502,7 @@ mod tests {
             yaml: String::new(),
             problems: Vec::new(),
             enforcement,
-            agent: None,
+            place: PolicyPlace::Host,
         }
     }
 
@@ -501,7 +530,8 @@ mod tests {
             vec![PolicyCommand::SetMode {
                 policy: PolicyRef {
                     name: "iris".into(),
-                    agent: None
+                    namespace: None,
+                    place: PolicyPlace::Host,
                 },
                 mode: Mode::Enforce
             }]
@@ -514,7 +544,7 @@ mod tests {
         let local = row("iris", Mode::Monitor, vec![ActionKind::Sigkill]);
         let remote = PolicyRow {
             source: "node-b grpc".into(),
-            agent: Some(1),
+            place: PolicyPlace::Agent(1),
             // An agent's status does not list the actions.
             enforcement: Vec::new(),
             ..local.clone()
@@ -527,7 +557,8 @@ mod tests {
         pane.confirm_key(key('y'));
         let policy = PolicyRef {
             name: "iris".into(),
-            agent: Some(1),
+            namespace: None,
+            place: PolicyPlace::Agent(1),
         };
         assert_eq!(
             pane.commands,
@@ -539,6 +570,40 @@ mod tests {
         // The selection stays on the agent's row when the rows come again.
         pane.set_rows(pane.rows.clone());
         pane.handle(Action::UnloadPolicy);
+        assert_eq!(pane.commands[1], PolicyCommand::Unload(policy));
+    }
+
+    #[test]
+    fn a_cluster_policy_is_enforced_and_deleted_in_the_cluster_after_asking() {
+        let mut pane = PolicyPane {
+            // Deleting an object of the cluster asks even when enforcing does not.
+            skip_confirmation: true,
+            ..PolicyPane::default()
+        };
+        let agents = PolicyRow {
+            namespace: Some("team-a".into()),
+            source: "cluster k8s, 2 nodes".into(),
+            place: PolicyPlace::Cluster,
+            ..row("iris", Mode::Monitor, Vec::new())
+        };
+        pane.set_rows(vec![agents]);
+        let policy = PolicyRef {
+            name: "iris".into(),
+            namespace: Some("team-a".into()),
+            place: PolicyPlace::Cluster,
+        };
+        pane.handle(Action::PolicyMode);
+        assert_eq!(
+            pane.commands,
+            vec![PolicyCommand::SetMode {
+                policy: policy.clone(),
+                mode: Mode::Enforce
+            }]
+        );
+        pane.handle(Action::UnloadPolicy);
+        let question = &pane.confirm.as_ref().expect("asks").question;
+        assert!(question.contains("from the cluster"), "{question}");
+        pane.confirm_key(key('y'));
         assert_eq!(pane.commands[1], PolicyCommand::Unload(policy));
     }
 

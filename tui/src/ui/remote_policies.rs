@@ -1,10 +1,13 @@
-//! The policy pane on agents: rows from their ListTracingPolicies, commands as API calls.
+//! The policy pane on agents: rows from their ListTracingPolicies, commands as API calls. In
+//! the cluster view the policies the agents load from TracingPolicy objects are one row each,
+//! and their mode, deletion and new files change the objects in the cluster.
 //! Calls run in the background; their outcomes come back with the events.
 use std::path::Path;
 
-use super::policies::{PolicyCommand, PolicyRef, PolicyRow};
+use super::policies::{PolicyCommand, PolicyPlace, PolicyRef, PolicyRow};
 use crate::{
     agent::proto,
+    kube::policy_edit::ClusterPolicies,
     policy::{
         self,
         model::Mode,
@@ -13,7 +16,10 @@ use crate::{
     source::remote::{PolicyCall, RemoteSource},
 };
 
-/// Starts the command on the agents; the status line says what was asked.
+/// The domain of the policies an agent loads from the cluster's objects.
+const CLUSTER_DOMAIN: &str = "k8s";
+
+/// Starts the command on the agents or in the cluster; the status line says what was asked.
 pub fn run(remote: &RemoteSource, command: PolicyCommand) -> String {
     match command {
         PolicyCommand::SetEnabled { policy, enabled } => configure(
@@ -24,6 +30,9 @@ pub fn run(remote: &RemoteSource, command: PolicyCommand) -> String {
                 mode: None,
             },
         ),
+        PolicyCommand::SetMode { policy, mode } if policy.place == PolicyPlace::Cluster => {
+            in_cluster(remote, &policy, ObjectChange::Mode(mode))
+        }
         PolicyCommand::SetMode { policy, mode } => configure(
             remote,
             &policy,
@@ -32,23 +41,11 @@ pub fn run(remote: &RemoteSource, command: PolicyCommand) -> String {
                 mode: Some(wire_mode(mode)),
             },
         ),
-        PolicyCommand::Unload(policy) => configure(remote, &policy, PolicyCall::Delete),
-        PolicyCommand::DisarmAll => {
-            let mut asked = 0;
-            for (index, policies) in remote.policies().iter().enumerate() {
-                for status in policies {
-                    if status.mode() == proto::TracingPolicyMode::TpModeEnforce {
-                        let monitor = PolicyCall::Configure {
-                            enable: None,
-                            mode: Some(proto::TracingPolicyMode::TpModeMonitor),
-                        };
-                        remote.call(index, &status.name, monitor);
-                        asked += 1;
-                    }
-                }
-            }
-            format!("disarming: {asked} enforcing policies switched to monitor on the agents")
+        PolicyCommand::Unload(policy) if policy.place == PolicyPlace::Cluster => {
+            in_cluster(remote, &policy, ObjectChange::Delete)
         }
+        PolicyCommand::Unload(policy) => configure(remote, &policy, PolicyCall::Delete),
+        PolicyCommand::DisarmAll => disarm_all(remote),
         PolicyCommand::Load(path) => load(remote, &path),
         PolicyCommand::Reload(policy) => format!(
             "{}: reload works on this host's policy files; on an agent, unload (x) and load (o) it",
@@ -58,11 +55,110 @@ pub fn run(remote: &RemoteSource, command: PolicyCommand) -> String {
 }
 
 fn configure(remote: &RemoteSource, policy: &PolicyRef, call: PolicyCall) -> String {
-    let Some(agent) = policy.agent else {
-        return format!("{}: not a policy of an agent", policy.name);
+    match policy.place {
+        PolicyPlace::Agent(agent) => {
+            remote.call(agent, &policy.name, call);
+            format!("{}: asking {}…", policy.name, remote.label(agent))
+        }
+        // The object has no field for it: every agent that loaded it is asked.
+        PolicyPlace::Cluster => {
+            let agents = loaded_by(remote, policy);
+            for &agent in &agents {
+                remote.call(agent, &policy.name, call.clone());
+            }
+            format!(
+                "{}: asking the {} agents that loaded it (until its object changes)…",
+                policy.name,
+                agents.len()
+            )
+        }
+        PolicyPlace::Host => format!("{}: not a policy of an agent", policy.name),
+    }
+}
+
+/// The agents that list the cluster's policy `policy`.
+fn loaded_by(remote: &RemoteSource, policy: &PolicyRef) -> Vec<usize> {
+    let namespace = policy.namespace.as_deref().unwrap_or_default();
+    remote
+        .policies()
+        .iter()
+        .enumerate()
+        .filter(|(_, listed)| {
+            listed.iter().any(|s| {
+                s.domain == CLUSTER_DOMAIN && s.name == policy.name && s.namespace == namespace
+            })
+        })
+        .map(|(agent, _)| agent)
+        .collect()
+}
+
+enum ObjectChange {
+    Mode(Mode),
+    Delete,
+}
+
+/// Changes the policy's object in the cluster; the outcome comes back as a message.
+fn in_cluster(remote: &RemoteSource, policy: &PolicyRef, change: ObjectChange) -> String {
+    let Some(cluster) = remote.cluster_policies().cloned() else {
+        return format!("{}: not in a cluster view (--kube)", policy.name);
     };
-    remote.call(agent, &policy.name, call);
-    format!("{}: asking {}…", policy.name, remote.label(agent))
+    let key = ClusterPolicies::key(&policy.name, policy.namespace.as_deref());
+    let asked = match change {
+        ObjectChange::Mode(mode) => format!("{key}: setting {}…", mode_name(mode)),
+        ObjectChange::Delete => format!("{key}: deleting…"),
+    };
+    let say = remote.membership();
+    tokio::spawn(async move {
+        let outcome = match change {
+            ObjectChange::Mode(mode) => cluster.set_mode(&key, mode).await.map(|()| {
+                format!(
+                    "{key}: set to {} in the cluster; the agents reload it",
+                    mode_name(mode)
+                )
+            }),
+            ObjectChange::Delete => cluster
+                .delete(&key)
+                .await
+                .map(|()| format!("{key}: deleted from the cluster; the agents unload it")),
+        };
+        say.say(outcome.unwrap_or_else(|why| why)).await;
+    });
+    asked
+}
+
+/// Every enforcing policy to monitor: at once on each agent, and in its object for the
+/// cluster's policies (so that no node loads it enforcing again).
+fn disarm_all(remote: &RemoteSource) -> String {
+    let monitor = PolicyCall::Configure {
+        enable: None,
+        mode: Some(proto::TracingPolicyMode::TpModeMonitor),
+    };
+    let mut asked = 0;
+    for (index, policies) in remote.policies().iter().enumerate() {
+        for status in policies {
+            if status.mode() == proto::TracingPolicyMode::TpModeEnforce {
+                remote.call(index, &status.name, monitor.clone());
+                asked += 1;
+            }
+        }
+    }
+    let mut message =
+        format!("disarming: {asked} enforcing policies switched to monitor on the agents");
+    if remote.cluster_policies().is_some() {
+        let objects: Vec<PolicyRef> = rows(remote)
+            .into_iter()
+            .filter(|row| row.place == PolicyPlace::Cluster && row.mode == Mode::Enforce)
+            .map(|row| PolicyRef::of(&row))
+            .collect();
+        for object in &objects {
+            in_cluster(remote, object, ObjectChange::Mode(Mode::Monitor));
+        }
+        message.push_str(&format!(
+            "; {} cluster objects set to monitor",
+            objects.len()
+        ));
+    }
+    message
 }
 
 fn wire_mode(mode: Mode) -> proto::TracingPolicyMode {
@@ -72,23 +168,48 @@ fn wire_mode(mode: Mode) -> proto::TracingPolicyMode {
     }
 }
 
-/// Adds the policies of a file to every agent, in monitor mode (enforcing is a separate,
-/// confirmed step, as for this host's policies).
+fn mode_name(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Enforce => "enforce",
+        Mode::Monitor => "monitor",
+    }
+}
+
+/// Adds the policies of a file in monitor mode (enforcing is a separate, confirmed step, as
+/// for this host's policies): as objects of the cluster in the cluster view, else to every
+/// agent.
 fn load(remote: &RemoteSource, path: &Path) -> String {
     let yaml = match std::fs::read_to_string(path) {
         Ok(yaml) => yaml,
         Err(e) => return format!("not loaded: {}: {e}", path.display()),
     };
-    match in_monitor_mode(&yaml) {
-        Ok((yaml, names)) => {
-            remote.add_policy(yaml);
+    let (yaml, names) = match in_monitor_mode(&yaml) {
+        Ok(monitored) => monitored,
+        Err(why) => return format!("not loaded: {why}"),
+    };
+    let Some(cluster) = remote.cluster_policies().cloned() else {
+        remote.add_policy(yaml);
+        return format!(
+            "adding {} to every agent (monitor; m enforces)",
+            names.join(", ")
+        );
+    };
+    let policies = match policy::parse_str(&yaml, Some(path)) {
+        Ok(policies) => policies,
+        Err(errors) => return format!("not loaded: {}", errors[0]),
+    };
+    let say = remote.membership();
+    tokio::spawn(async move {
+        let outcome = cluster.apply(&policies).await.map(|applied| {
+            let applied: Vec<String> = applied.iter().map(ToString::to_string).collect();
             format!(
-                "adding {} to every agent (monitor; m enforces)",
-                names.join(", ")
+                "{} applied to the cluster (monitor; m enforces)",
+                applied.join(", ")
             )
-        }
-        Err(why) => format!("not loaded: {why}"),
-    }
+        });
+        say.say(outcome.unwrap_or_else(|why| why)).await;
+    });
+    format!("applying {} to the cluster…", names.join(", "))
 }
 
 /// The YAML with `policy-mode: monitor` in each document's options. A document that has
@@ -135,17 +256,85 @@ pub fn in_monitor_mode(yaml: &str) -> Result<(String, Vec<String>), String> {
     }
 }
 
-/// Every agent's policies as rows, the agent named in the source column.
+/// Every agent's policies as rows, the agent named in the source column; in the cluster view,
+/// one row per object of the cluster, over the agents that loaded it.
 pub fn rows(remote: &RemoteSource) -> Vec<PolicyRow> {
-    remote
-        .policies()
+    let grouped = remote.cluster_policies().is_some();
+    let mut rows = Vec::new();
+    let mut objects: Vec<Vec<(String, PolicyRow)>> = Vec::new();
+    for (index, policies) in remote.policies().iter().enumerate() {
+        let label = remote.label(index);
+        for status in policies {
+            let row = row(index, &label, status);
+            if !(grouped && status.domain == CLUSTER_DOMAIN) {
+                rows.push(row);
+                continue;
+            }
+            let same = |loaded: &Vec<(String, PolicyRow)>| {
+                loaded[0].1.name == row.name && loaded[0].1.namespace == row.namespace
+            };
+            match objects.iter_mut().find(|loaded| same(loaded)) {
+                Some(loaded) => loaded.push((label.clone(), row)),
+                None => objects.push(vec![(label.clone(), row)]),
+            }
+        }
+    }
+    rows.extend(objects.into_iter().map(object_row));
+    rows
+}
+
+/// One object of the cluster as the agents that loaded it report it: counters summed, the
+/// state and mode they agree on, and the nodes that differ named in its problems.
+fn object_row(loaded: Vec<(String, PolicyRow)>) -> PolicyRow {
+    let nodes = loaded.len();
+    let all = |f: &dyn Fn(&PolicyRow) -> bool| loaded.iter().all(|(_, row)| f(row));
+    let (_, first) = &loaded[0];
+    let mut object = PolicyRow {
+        source: format!(
+            "cluster {CLUSTER_DOMAIN}, {nodes} node{}",
+            if nodes == 1 { "" } else { "s" }
+        ),
+        place: PolicyPlace::Cluster,
+        counters: PolicyCounters::default(),
+        problems: Vec::new(),
+        ..first.clone()
+    };
+    object.status = if all(&|row| row.status == first.status) {
+        first.status.clone()
+    } else if loaded
         .iter()
-        .enumerate()
-        .flat_map(|(index, policies)| {
-            let label = remote.label(index);
-            policies.iter().map(move |s| row(index, &label, s))
-        })
-        .collect()
+        .any(|(_, row)| row.status == PolicyStatus::LoadError)
+    {
+        PolicyStatus::LoadError
+    } else {
+        PolicyStatus::Enabled
+    };
+    object.mode = if all(&|row| row.mode == Mode::Enforce) {
+        Mode::Enforce
+    } else {
+        Mode::Monitor
+    };
+    for (node, row) in &loaded {
+        let counters = &mut object.counters;
+        counters.hits += row.counters.hits;
+        counters.posts += row.counters.posts;
+        counters.signals += row.counters.signals;
+        counters.would_signals += row.counters.would_signals;
+        if row.status != object.status {
+            object.problems.push(format!("{node}: {:?}", row.status));
+        }
+        if row.mode != object.mode {
+            object
+                .problems
+                .push(format!("{node}: {}", mode_name(row.mode)));
+        }
+        object.problems.extend(
+            row.problems
+                .iter()
+                .map(|problem| format!("{node}: {problem}")),
+        );
+    }
+    object
 }
 
 fn row(agent: usize, label: &str, status: &proto::TracingPolicyStatus) -> PolicyRow {
@@ -186,7 +375,7 @@ fn row(agent: usize, label: &str, status: &proto::TracingPolicyStatus) -> Policy
         } else {
             vec![status.error.clone()]
         },
-        agent: Some(agent),
+        place: PolicyPlace::Agent(agent),
         ..PolicyRow::default()
     }
 }
@@ -218,5 +407,59 @@ mod tests {
         );
         let why = in_monitor_mode(&yaml).unwrap_err();
         assert!(why.contains("options of its own"), "{why}");
+    }
+
+    fn loaded(agent: usize, mode: Mode, status: PolicyStatus, kills: u64) -> PolicyRow {
+        PolicyRow {
+            name: "iris".into(),
+            namespace: Some("team-a".into()),
+            status,
+            mode,
+            counters: PolicyCounters {
+                hits: kills,
+                signals: kills,
+                ..PolicyCounters::default()
+            },
+            place: PolicyPlace::Agent(agent),
+            ..PolicyRow::default()
+        }
+    }
+
+    #[test]
+    fn an_object_is_one_row_over_its_nodes_which_name_where_they_differ() {
+        let agreeing = object_row(vec![
+            (
+                "node-a".into(),
+                loaded(0, Mode::Enforce, PolicyStatus::Enabled, 2),
+            ),
+            (
+                "node-b".into(),
+                loaded(1, Mode::Enforce, PolicyStatus::Enabled, 3),
+            ),
+        ]);
+        assert_eq!(agreeing.place, PolicyPlace::Cluster);
+        assert_eq!(agreeing.source, "cluster k8s, 2 nodes");
+        assert_eq!(
+            (agreeing.status, agreeing.mode),
+            (PolicyStatus::Enabled, Mode::Enforce)
+        );
+        assert_eq!(agreeing.counters.signals, 5);
+        assert!(agreeing.problems.is_empty(), "{:?}", agreeing.problems);
+
+        let differing = object_row(vec![
+            (
+                "node-a".into(),
+                loaded(0, Mode::Enforce, PolicyStatus::Enabled, 0),
+            ),
+            (
+                "node-b".into(),
+                loaded(1, Mode::Monitor, PolicyStatus::Disabled, 0),
+            ),
+        ]);
+        assert_eq!(
+            (differing.status, differing.mode),
+            (PolicyStatus::Enabled, Mode::Monitor)
+        );
+        assert_eq!(differing.problems, ["node-a: enforce", "node-b: Disabled"]);
     }
 }

@@ -29,6 +29,7 @@ fn feed(tracker: &mut Tracker, events: Vec<watcher::Event<DynamicObject>>) -> Ve
         .flat_map(|event| tracker.event(PolicyKind::TracingPolicy, Ok(event), &NoPods))
         .map(|change| match change {
             PolicyChange::Applied { object, .. } => format!("applied {object}"),
+            PolicyChange::ModeChanged { object, mode } => format!("{mode:?} {object}"),
             PolicyChange::Deleted { object } => format!("deleted {object}"),
         })
         .collect()
@@ -77,6 +78,34 @@ fn a_changed_object_is_applied_again_and_a_repeat_is_not() {
             "applied tracingpolicies/a",
             "applied tracingpolicies/a",
             "deleted tracingpolicies/a"
+        ]
+    );
+}
+
+#[test]
+fn a_change_of_mode_alone_switches_the_mode_without_a_reload() {
+    let mut tracker = Tracker::default();
+    let mut monitor = cluster("a", "/a");
+    monitor.data["spec"]["options"] = json!([{"name": "policy-mode", "value": "monitor"}]);
+    let mut enforce = monitor.clone();
+    enforce.data["spec"]["options"][0]["value"] = json!("enforce");
+    let changes = feed(
+        &mut tracker,
+        vec![
+            watcher::Event::Apply(monitor.clone()),
+            watcher::Event::Apply(enforce),
+            watcher::Event::Apply(cluster("a", "/a")),
+            watcher::Event::Apply(monitor),
+        ],
+    );
+    assert_eq!(
+        changes,
+        [
+            "applied tracingpolicies/a",
+            "Enforce tracingpolicies/a",
+            // No option: enforce, Tetragon's default.
+            "Enforce tracingpolicies/a",
+            "Monitor tracingpolicies/a",
         ]
     );
 }

@@ -14,7 +14,7 @@ use crate::{
     policy::{model::Mode, store::PolicyStatus},
     ui::{
         app::{App, Pane},
-        policies::PolicyRow,
+        policies::{PolicyPlace, PolicyRow},
         theme::Theme,
     },
 };
@@ -36,9 +36,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, look: &Look) {
     let block = pane(title, focused(app, Pane::Policies), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let with_source = inner.width as usize >= WIDE;
+    let source = if with_source {
+        format!("{:<SOURCE_WIDTH$} ", "source")
+    } else {
+        String::new()
+    };
     let mut lines = vec![Line::from(styled(
         format!(
-            "{:<28} {:<11} {:<8} {:>6} {:>6} {:>6} {:<9} hooks",
+            "{:<28} {:<11} {:<8} {source}{:>6} {:>6} {:>6} {:<9} hooks",
             "name", "state", "mode", "hits", "kills", "would", "last hit"
         ),
         theme.dim,
@@ -82,7 +88,9 @@ fn row_line(
     };
     let (mode, mode_style) = match row.mode {
         // Enforce on a monitor-only policy; an agent's rows do not list actions.
-        Mode::Enforce if row.enforcement.is_empty() && row.agent.is_none() => ("monitor*", base),
+        Mode::Enforce if row.enforcement.is_empty() && row.place == PolicyPlace::Host => {
+            ("monitor*", base)
+        }
         Mode::Enforce => ("ENFORCE", theme.kill),
         Mode::Monitor => ("monitor", theme.would_kill),
     };
@@ -93,10 +101,18 @@ fn row_line(
         .map(|h| h.split(':').next().unwrap_or_default())
         .collect::<Vec<_>>()
         .join(", ");
-    let spans: Vec<Span<'static>> = vec![
+    let mut spans: Vec<Span<'static>> = vec![
         styled(format!("{:<28} ", elide(&row.name, 28)), base),
         styled(format!("{state:<11} "), pick(state_style)),
         styled(format!("{mode:<8} "), pick(mode_style)),
+    ];
+    let mut fixed = 80;
+    if width >= WIDE {
+        let source = elide(&short_source(&row.source), SOURCE_WIDTH);
+        spans.push(styled(format!("{source:<SOURCE_WIDTH$} "), pick(theme.dim)));
+        fixed += SOURCE_WIDTH + 1;
+    }
+    spans.extend([
         styled(
             format!(
                 "{:>6} {:>6} {:>6} {:<9} ",
@@ -108,11 +124,28 @@ fn row_line(
             base,
         ),
         styled(
-            elide(&hooks, width.saturating_sub(80).max(10)),
+            elide(&hooks, width.saturating_sub(fixed).max(10)),
             pick(theme.dim),
         ),
-    ];
+    ]);
     Line::from(spans)
+}
+
+/// The pane is this wide at least before it shows where each policy comes from.
+const WIDE: usize = 110;
+const SOURCE_WIDTH: usize = 22;
+
+/// The source as the row shows it: a file by its name (the details show its path).
+fn short_source(source: &str) -> String {
+    match source.strip_prefix("file ") {
+        Some(path) => format!(
+            "file {}",
+            std::path::Path::new(path)
+                .file_name()
+                .map_or(path.into(), |name| name.to_string_lossy())
+        ),
+        None => source.to_owned(),
+    }
 }
 
 /// `HH:MM:SS` (UTC) of a timestamp.
