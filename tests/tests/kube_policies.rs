@@ -297,3 +297,110 @@ fn bench_apply_to_enforcement() {
         applied[5], applied[9], deleted[5], deleted[9]
     );
 }
+
+/// The ClusterRole `name` of deploy/kubernetes/rbac.yaml, created and bound to the user
+/// `limited`.
+fn grant_shipped_role(cluster: &Cluster, name: &str) {
+    let rbac = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/kubernetes/rbac.yaml");
+    let rbac = fs::read_to_string(rbac).unwrap();
+    let role = rbac
+        .split("\n---\n")
+        .find(|document| {
+            document.contains("kind: ClusterRole\n")
+                && document.contains(&format!("name: {name}\n"))
+        })
+        .unwrap_or_else(|| panic!("deploy/kubernetes/rbac.yaml has no ClusterRole {name}"));
+    cluster.create_yaml("/apis/rbac.authorization.k8s.io/v1/clusterroles", role);
+    cluster.create(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        serde_json::json!({
+            "metadata": {"name": format!("limited-{name}")},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "limited"}],
+        }),
+    );
+}
+
+/// The policy pane's changes to the cluster's objects with the rights of the shipped roles: the
+/// viewer may not change policies and is told which role may; the editor applies, switches
+/// and deletes.
+#[test]
+fn policy_objects_are_changed_with_the_editor_role_only() {
+    use tetrascope::{
+        kube::{
+            connect::{self, ClusterArgs},
+            policy_edit::ClusterPolicies,
+        },
+        policy::model::Mode,
+    };
+    let cluster = Cluster::start("policy-edit");
+    install_crds(&cluster);
+    grant_shipped_role(&cluster, "tetrascope-viewer");
+    let iris_file = shared_dir().join("policies/iris-read-file-sigkill.yaml");
+    let iris = tetrascope::policy::load_file(&iris_file).unwrap();
+    let object = "/apis/cilium.io/v1alpha1/tracingpolicies/iris-read-file-sigkill";
+    common::runtime().block_on(async {
+        let args = ClusterArgs {
+            kubeconfig: Some(cluster.limited_kubeconfig()),
+            context: None,
+        };
+        let policies = ClusterPolicies::new(connect::client(&args).await.unwrap());
+
+        let refused = policies.apply(&iris).await.unwrap_err();
+        assert!(
+            refused.contains("forbidden") && refused.contains("tetrascope-policy-editor"),
+            "{refused}"
+        );
+        assert_eq!(cluster.request("GET", object, None).0, 404);
+
+        grant_shipped_role(&cluster, "tetrascope-policy-editor");
+        // The server's authorizer learns of the binding from its own watch: a moment.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let applied = loop {
+            match policies.apply(&iris).await {
+                Ok(applied) => break applied,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("not yet: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("the editor role does not apply: {e}"),
+            }
+        };
+        assert_eq!(
+            applied[0].to_string(),
+            "tracingpolicies/iris-read-file-sigkill"
+        );
+        let key = &applied[0];
+        let mode = |object: &Value| object["spec"]["options"].to_string();
+        assert_eq!(
+            mode(&cluster.request("GET", object, None).1),
+            "null",
+            "the file's options"
+        );
+
+        policies.set_mode(key, Mode::Monitor).await.unwrap();
+        let monitored = cluster.request("GET", object, None).1;
+        assert_eq!(
+            mode(&monitored),
+            r#"[{"name":"policy-mode","value":"monitor"}]"#
+        );
+        assert_eq!(
+            monitored["spec"]["kprobes"].as_array().map(Vec::len),
+            Some(3),
+            "the rest of the spec stays"
+        );
+        policies.set_mode(key, Mode::Enforce).await.unwrap();
+        assert_eq!(
+            mode(&cluster.request("GET", object, None).1),
+            r#"[{"name":"policy-mode","value":"enforce"}]"#
+        );
+
+        policies.delete(key).await.unwrap();
+        assert_eq!(cluster.request("GET", object, None).0, 404);
+        let gone = policies.delete(key).await.unwrap_err();
+        assert!(
+            gone.contains("tracingpolicies/iris-read-file-sigkill: delete"),
+            "{gone}"
+        );
+    });
+}

@@ -2,7 +2,11 @@
 //! apply a file's policies, switch an object between enforce and monitor, delete it. The
 //! agents' watches then load, reload or unload it on every node.
 use http::{Method, Request, header};
-use kube::{Api, Client, api::DeleteParams, core::DynamicObject};
+use kube::{
+    Api, Client,
+    api::{DeleteParams, PostParams},
+    core::DynamicObject,
+};
 use serde_json::{Value, json};
 
 use super::policy_object::{ObjectKey, api_resource, plural};
@@ -82,7 +86,11 @@ impl ClusterPolicies {
             .await
             .map_err(|e| explain(key, "read", &e))?;
         set_mode_option(&mut object.data, mode);
-        api.replace(&key.name, &Default::default(), &object)
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.into()),
+            ..PostParams::default()
+        };
+        api.replace(&key.name, &params, &object)
             .await
             .map_err(|e| explain(key, "update", &e))?;
         Ok(())
