@@ -2,8 +2,8 @@
 //! of the container id, which is what a process's `docker` field holds).
 use std::{collections::HashMap, sync::Arc};
 
-use super::{cached::CachedPod, selector::selects};
-use crate::{event::Pod, policy::model::LabelSelector};
+use super::{cached::CachedPod, selector::Workloads};
+use crate::event::Pod;
 
 /// Characters of a container id in a process's `docker` field (Tetragon's length).
 pub const DOCKER_ID_LEN: usize = 31;
@@ -53,20 +53,17 @@ impl PodCache {
         Some(pod.event_pod(*index))
     }
 
-    /// Ids of the containers of the pods in `namespace` that `selector` selects.
-    /// The containers of the pods in `namespace` (every namespace for None) that `selector`
-    /// selects.
-    pub fn container_ids(
-        &self,
-        namespace: Option<&str>,
-        selector: Option<&LabelSelector>,
-    ) -> Vec<&str> {
+    /// Ids of the containers that `workloads` selects.
+    pub fn container_ids(&self, workloads: &Workloads) -> Vec<&str> {
         self.pods
             .values()
-            .filter(|pod| {
-                namespace.is_none_or(|ns| pod.namespace == ns) && selects(selector, &pod.labels)
+            .filter(|pod| workloads.selects_pod(pod))
+            .flat_map(|pod| {
+                pod.containers
+                    .iter()
+                    .filter(|c| workloads.selects_container(c))
+                    .map(|c| c.id())
             })
-            .flat_map(|pod| pod.containers.iter().map(|c| c.id()))
             .collect()
     }
 

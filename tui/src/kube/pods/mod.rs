@@ -12,16 +12,13 @@ use anyhow::{Context, Result};
 
 pub use cache::{DOCKER_ID_LEN, PodCache, docker_key};
 pub use cached::{CachedContainer, CachedPod};
+pub use selector::Workloads;
 
 use super::{
     cgroup_index::CgroupIndex,
     connect::{ClusterArgs, client},
 };
-use crate::{
-    event::Pod,
-    policy::model::{LabelSelector, TracingPolicy},
-    sensor::cgroup,
-};
+use crate::{event::Pod, policy::model::TracingPolicy, sensor::cgroup};
 
 /// A handle on the pod cache; clones share it.
 #[derive(Clone)]
@@ -94,27 +91,18 @@ impl PodMetadata {
         self.cache.read().unwrap().event_pod(docker)
     }
 
-    /// The cgroup v2 ids (directory inodes) of the containers on this node of the pods in
-    /// `namespace` (every namespace for None) that `pod_selector` selects (all of them for
-    /// None). Containers without a cgroup directory (not started, or gone) are left out.
-    pub fn cgroup_ids(
-        &self,
-        namespace: Option<&str>,
-        pod_selector: Option<&LabelSelector>,
-    ) -> Vec<u64> {
+    /// The cgroup v2 ids (directory inodes) of the containers on this node that `workloads`
+    /// selects. Containers without a cgroup directory (not started, or gone) are left out.
+    pub fn cgroup_ids(&self, workloads: &Workloads) -> Vec<u64> {
         let cache = self.cache.read().unwrap();
-        let containers = cache.container_ids(namespace, pod_selector);
+        let containers = cache.container_ids(workloads);
         self.cgroups.lock().unwrap().cgroups_of(&containers)
     }
 
-    /// The cgroups a workload-selecting policy applies to on this node: its namespace's (a
-    /// TracingPolicyNamespaced) or every namespace's pods that its podSelector selects. (A
-    /// containerSelector is not applied: every container of a selected pod counts.)
+    /// The cgroups a workload-selecting policy applies to on this node: those of the containers
+    /// its namespace (a TracingPolicyNamespaced), podSelector and containerSelector select.
     pub fn policy_cgroups(&self, policy: &TracingPolicy) -> Vec<u64> {
-        self.cgroup_ids(
-            policy.namespace.as_deref(),
-            policy.spec.pod_selector.as_ref(),
-        )
+        self.cgroup_ids(&Workloads::of(policy))
     }
 
     /// Changes whenever the cached pods change (so [`Self::cgroup_ids`] may answer otherwise):
@@ -131,6 +119,15 @@ mod tests {
     use k8s_openapi::api::core::v1::Pod as KubePod;
 
     use super::*;
+
+    use crate::policy::model::LabelSelector;
+
+    fn in_namespace(namespace: &str) -> Workloads<'_> {
+        Workloads {
+            namespace: Some(namespace),
+            ..Workloads::default()
+        }
+    }
 
     const ID: &str = "5f5df2f9ff01fc737c88f83254ca37c0c214ff7a648c9eabd5f01edcc0804e56";
     const INIT_ID: &str = "aaaaf2f9ff01fc737c88f83254ca37c0c214ff7a648c9eabd5f01edcc0804e56";
@@ -181,15 +178,37 @@ mod tests {
 
         let inode = fs::metadata(&scope).unwrap().ino();
         assert_eq!(
-            pods.cgroup_ids(Some("default"), None),
+            pods.cgroup_ids(&in_namespace("default")),
             [inode],
             "init has no cgroup"
         );
-        assert!(pods.cgroup_ids(Some("kube-system"), None).is_empty());
+        assert!(pods.cgroup_ids(&in_namespace("kube-system")).is_empty());
         assert_eq!(
-            pods.cgroup_ids(None, None),
-            pods.cgroup_ids(Some("default"), None)
+            pods.cgroup_ids(&Workloads::default()),
+            pods.cgroup_ids(&in_namespace("default"))
         );
+        let by_container = |key: &str, value: &str| LabelSelector {
+            match_labels: vec![(key.into(), value.into())],
+            ..LabelSelector::default()
+        };
+        let (iris, other, repo) = (
+            by_container("name", "iris"),
+            by_container("name", "other"),
+            by_container("repo", "iris"),
+        );
+        let containers = |selector| Workloads {
+            containers: Some(selector),
+            ..Workloads::default()
+        };
+        assert_eq!(pods.cgroup_ids(&containers(&iris)), [inode]);
+        assert_eq!(pods.cgroup_ids(&containers(&repo)), [inode], "iris:1");
+        assert!(pods.cgroup_ids(&containers(&other)).is_empty());
+        let namespace_label = by_container("k8s:io.kubernetes.pod.namespace", "default");
+        let pods_in_default = Workloads {
+            pods: Some(&namespace_label),
+            ..Workloads::default()
+        };
+        assert_eq!(pods.cgroup_ids(&pods_in_default), [inode]);
         assert_eq!(pods.docker_of(inode), docker_key(ID));
         pods.cache().write().unwrap().delete("u1");
         assert!(pods.event_pod(docker_key(ID)).is_none());
