@@ -63,6 +63,19 @@ pub async fn watch_policies(
     pods: Arc<dyn WorkloadCgroups>,
     changes: mpsc::Sender<PolicyChange>,
 ) {
+    watch_reporting(client, pods, changes, |line| {
+        eprintln!("tetrascope agent: {line}")
+    })
+    .await
+}
+
+/// [`watch_policies`], its problems and recoveries told to `report`.
+async fn watch_reporting(
+    client: Client,
+    pods: Arc<dyn WorkloadCgroups>,
+    changes: mpsc::Sender<PolicyChange>,
+    mut report: impl FnMut(String),
+) {
     let streams = KINDS.map(|kind| {
         let api =
             Api::<DynamicObject>::all_with(client.clone(), &policy_object::api_resource(kind));
@@ -73,7 +86,9 @@ pub async fn watch_policies(
     let mut events = stream::select_all(streams.map(StreamExt::boxed));
     let mut tracker = Tracker::default();
     while let Some((kind, event)) = events.next().await {
-        for change in tracker.event(kind, event, pods.as_ref()) {
+        let changed = tracker.event(kind, event, pods.as_ref());
+        tracker.reports.drain(..).for_each(&mut report);
+        for change in changed {
             if changes.send(change).await.is_err() {
                 return;
             }
@@ -90,6 +105,8 @@ struct Tracker {
     listing: HashMap<PolicyKind, HashSet<ObjectKey>>,
     /// The last error reported, by kind: repeats are not.
     failing: HashMap<PolicyKind, String>,
+    /// Lines for stderr, taken by the watch.
+    reports: Vec<String>,
 }
 
 impl Tracker {
@@ -101,20 +118,21 @@ impl Tracker {
     ) -> Vec<PolicyChange> {
         let event = match event {
             Ok(event) => event,
+            // Routine: the watcher lists again.
+            Err(error) if super::expired(&error) => return Vec::new(),
             Err(error) => {
                 let message = describe(kind, &error);
                 if self.failing.get(&kind) != Some(&message) {
-                    eprintln!("tetrascope agent: {message}");
+                    self.reports.push(message.clone());
                     self.failing.insert(kind, message);
                 }
                 return Vec::new();
             }
         };
-        if self.failing.remove(&kind).is_some() {
-            eprintln!(
-                "tetrascope agent: watching {} again",
-                policy_object::plural(kind)
-            );
+        // `Init` starts every (re)list, before the server has answered.
+        if !matches!(event, watcher::Event::Init) && self.failing.remove(&kind).is_some() {
+            let plural = policy_object::plural(kind);
+            self.reports.push(format!("watching {plural} again"));
         }
         match event {
             watcher::Event::Init => {
@@ -174,7 +192,8 @@ impl Tracker {
                 policy: Box::new(policy),
             }),
             Err(errors) => {
-                eprintln!("tetrascope agent: invalid policy object, not loaded: {errors}");
+                let report = format!("invalid policy object, not loaded: {errors}");
+                self.reports.push(report);
                 None
             }
         }
