@@ -10,11 +10,30 @@ pub mod policy_watch;
 #[cfg(test)]
 mod test_server;
 
-use kube::runtime::watcher;
+use kube::{Client, client::Body, runtime::watcher};
 
 /// Whether a watch failed because its resourceVersion is too old (410 Gone, after the server
 /// compacted its history): kube's watcher lists again by itself, so that is routine, not a
 /// failure to report.
 fn expired(error: &watcher::Error) -> bool {
     matches!(error, watcher::Error::WatchError(status) if status.code == 410)
+}
+
+/// `client`, calling `accepted` each time the server accepts a watch. kube's watcher resumes a
+/// lost watch without an event: this is how a watch that failed is known to work again.
+fn signalling_watches(client: Client, accepted: impl Fn() + Clone + Send + 'static) -> Client {
+    let namespace = client.default_namespace().to_string();
+    let service = tower::service_fn(move |request: http::Request<Body>| {
+        let (client, accepted) = (client.clone(), accepted.clone());
+        let watch =
+            (request.uri().query().unwrap_or_default().split('&')).any(|p| p == "watch=true");
+        async move {
+            let response = client.send(request).await?;
+            if watch && response.status().is_success() {
+                accepted();
+            }
+            Ok::<_, kube::Error>(response)
+        }
+    });
+    Client::new(service, namespace)
 }

@@ -114,6 +114,14 @@ impl Call {
         self.reply(code, status(code.as_u16(), reason, message));
     }
 
+    /// The connection fails before any answer (a server that is down).
+    pub fn refuse(self) {
+        self.send.send_error(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+    }
+
     /// Answers a watch with `events`, then ends it as the server does at its timeout.
     pub fn watch(self, events: Vec<Value>) {
         drop(self.open_watch(events));
