@@ -10,6 +10,7 @@ pub mod policy_watch;
 #[cfg(test)]
 mod test_server;
 
+use http_body_util::BodyExt;
 use kube::{Client, client::Body, runtime::watcher};
 
 /// Whether a watch failed because its resourceVersion is too old (410 Gone, after the server
@@ -32,8 +33,16 @@ fn signalling_watches(client: Client, accepted: impl Fn() + Clone + Send + 'stat
             if watch && response.status().is_success() {
                 accepted();
             }
-            Ok::<_, kube::Error>(response)
+            Ok::<_, kube::Error>(response.map(|body| body.map_err(unwrap_service)))
         }
     });
     Client::new(service, namespace)
+}
+
+/// A response body's error as the inner client got it, which the outer one wraps again.
+fn unwrap_service(error: kube::Error) -> Box<dyn std::error::Error + Send + Sync> {
+    match error {
+        kube::Error::Service(error) => error,
+        error => error.into(),
+    }
 }
