@@ -18,7 +18,10 @@ use kube::{
 };
 use tokio::sync::mpsc;
 
-use super::policy_object::{self, KINDS, ObjectKey};
+use super::{
+    policy_object::{self, KINDS, ObjectKey},
+    signalling_watches,
+};
 use crate::policy::model::{PolicyKind, TracingPolicy};
 
 /// A change of the cluster's policies for the agent's policy store.
@@ -77,16 +80,30 @@ async fn watch_reporting(
     mut report: impl FnMut(String),
 ) {
     let streams = KINDS.map(|kind| {
-        let api =
-            Api::<DynamicObject>::all_with(client.clone(), &policy_object::api_resource(kind));
-        watcher(api, watcher::Config::default())
+        // None: the server accepted a watch of the kind.
+        let (accepted, watching) = tokio::sync::watch::channel(());
+        let client = signalling_watches(client.clone(), move || {
+            accepted.send_replace(());
+        });
+        let api = Api::<DynamicObject>::all_with(client, &policy_object::api_resource(kind));
+        let events = watcher(api, watcher::Config::default())
             .default_backoff()
-            .map(move |event| (kind, event))
+            .map(Some);
+        let accepted = stream::unfold(watching, |mut watching| async move {
+            watching.changed().await.ok().map(|()| (None, watching))
+        });
+        stream::select(events, accepted).map(move |event| (kind, event))
     });
     let mut events = stream::select_all(streams.map(StreamExt::boxed));
     let mut tracker = Tracker::default();
     while let Some((kind, event)) = events.next().await {
-        let changed = tracker.event(kind, event, pods.as_ref());
+        let changed = match event {
+            Some(event) => tracker.event(kind, event, pods.as_ref()),
+            None => {
+                tracker.working(kind);
+                Vec::new()
+            }
+        };
         tracker.reports.drain(..).for_each(&mut report);
         for change in changed {
             if changes.send(change).await.is_err() {
@@ -130,9 +147,8 @@ impl Tracker {
             }
         };
         // `Init` starts every (re)list, before the server has answered.
-        if !matches!(event, watcher::Event::Init) && self.failing.remove(&kind).is_some() {
-            let plural = policy_object::plural(kind);
-            self.reports.push(format!("watching {plural} again"));
+        if !matches!(event, watcher::Event::Init) {
+            self.working(kind);
         }
         match event {
             watcher::Event::Init => {
@@ -168,6 +184,15 @@ impl Tracker {
                     })
                     .collect()
             }
+        }
+    }
+
+    /// The watch of `kind` works (again): an event came, or the server accepted a watch (which
+    /// kube's watcher resumes without an event).
+    fn working(&mut self, kind: PolicyKind) {
+        if self.failing.remove(&kind).is_some() {
+            let plural = policy_object::plural(kind);
+            self.reports.push(format!("watching {plural} again"));
         }
     }
 

@@ -239,6 +239,24 @@ mod scripted {
         let resumed = watch.server.next(POLICIES).await;
         assert!(resumed.is_watch(), "resumed, not listed again");
         assert_eq!(resumed.query("resourceVersion").as_deref(), Some("16"));
+        let _open = resumed.open_watch(Vec::new());
+        // The break is reported, and so is the resumed watch working (without any event).
+        let recovered = async {
+            while watch.reports().len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(10), recovered)
+            .await
+            .unwrap_or_else(|_| panic!("not reported as working again: {:?}", watch.reports()));
+        let reports = watch.reports();
+        assert!(
+            reports[0]
+                == "watching tracingpolicies: Error reading events stream: ServiceError: \
+                    connection reset (retrying)",
+            "{reports:?}"
+        );
+        assert_eq!(reports[1..], ["watching tracingpolicies again"]);
         assert_eq!(
             watch.changes(),
             [
