@@ -45,7 +45,9 @@ impl Watch {
     /// The names of the cached pods (from their containers), sorted.
     fn pods(&self) -> Vec<String> {
         let cache = self.cache.read().unwrap();
-        let mut names: Vec<String> = (cache.container_ids(None, None).into_iter())
+        let ids = cache.container_ids(None, None);
+        let mut names: Vec<String> = ids
+            .iter()
             .map(|id| id.trim_end_matches("-container").to_string())
             .collect();
         names.sort();
