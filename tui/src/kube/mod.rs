@@ -8,3 +8,8 @@ pub mod pods;
 pub mod policy_edit;
 pub mod policy_object;
 pub mod policy_watch;
+#[cfg(test)]
+mod test_server;
+mod watch_signals;
+
+use watch_signals::{expired, signalling_watches};

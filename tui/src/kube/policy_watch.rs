@@ -18,7 +18,10 @@ use kube::{
 };
 use tokio::sync::mpsc;
 
-use super::policy_object::{self, KINDS, ObjectKey};
+use super::{
+    policy_object::{self, KINDS, ObjectKey},
+    signalling_watches,
+};
 use crate::policy::model::{Mode, PolicyKind, TracingPolicy};
 
 /// A change of the cluster's policies for the agent's policy store.
@@ -65,17 +68,46 @@ pub async fn watch_policies(
     pods: Arc<dyn WorkloadCgroups>,
     changes: mpsc::Sender<PolicyChange>,
 ) {
+    watch_reporting(client, pods, changes, |line| {
+        eprintln!("tetrascope agent: {line}")
+    })
+    .await
+}
+
+/// [`watch_policies`], its problems and recoveries told to `report`.
+async fn watch_reporting(
+    client: Client,
+    pods: Arc<dyn WorkloadCgroups>,
+    changes: mpsc::Sender<PolicyChange>,
+    mut report: impl FnMut(String),
+) {
     let streams = KINDS.map(|kind| {
-        let api =
-            Api::<DynamicObject>::all_with(client.clone(), &policy_object::api_resource(kind));
-        watcher(api, watcher::Config::default())
+        // None: the server accepted a watch of the kind.
+        let (accepted, watching) = tokio::sync::watch::channel(());
+        let client = signalling_watches(client.clone(), move || {
+            accepted.send_replace(());
+        });
+        let api = Api::<DynamicObject>::all_with(client, &policy_object::api_resource(kind));
+        let events = watcher(api, watcher::Config::default())
             .default_backoff()
-            .map(move |event| (kind, event))
+            .map(Some);
+        let accepted = stream::unfold(watching, |mut watching| async move {
+            watching.changed().await.ok().map(|()| (None, watching))
+        });
+        stream::select(events, accepted).map(move |event| (kind, event))
     });
     let mut events = stream::select_all(streams.map(StreamExt::boxed));
     let mut tracker = Tracker::default();
     while let Some((kind, event)) = events.next().await {
-        for change in tracker.event(kind, event, pods.as_ref()) {
+        let changed = match event {
+            Some(event) => tracker.event(kind, event, pods.as_ref()),
+            None => {
+                tracker.working(kind);
+                Vec::new()
+            }
+        };
+        tracker.reports.drain(..).for_each(&mut report);
+        for change in changed {
             if changes.send(change).await.is_err() {
                 return;
             }
@@ -92,6 +124,8 @@ struct Tracker {
     listing: HashMap<PolicyKind, HashSet<ObjectKey>>,
     /// The last error reported, by kind: repeats are not.
     failing: HashMap<PolicyKind, String>,
+    /// Lines for stderr, taken by the watch.
+    reports: Vec<String>,
 }
 
 impl Tracker {
@@ -103,20 +137,20 @@ impl Tracker {
     ) -> Vec<PolicyChange> {
         let event = match event {
             Ok(event) => event,
+            // Routine: the watcher lists again.
+            Err(error) if super::expired(&error) => return Vec::new(),
             Err(error) => {
                 let message = describe(kind, &error);
                 if self.failing.get(&kind) != Some(&message) {
-                    eprintln!("tetrascope agent: {message}");
+                    self.reports.push(message.clone());
                     self.failing.insert(kind, message);
                 }
                 return Vec::new();
             }
         };
-        if self.failing.remove(&kind).is_some() {
-            eprintln!(
-                "tetrascope agent: watching {} again",
-                policy_object::plural(kind)
-            );
+        // `Init` starts every (re)list, before the server has answered.
+        if !matches!(event, watcher::Event::Init) {
+            self.working(kind);
         }
         match event {
             watcher::Event::Init => {
@@ -155,6 +189,15 @@ impl Tracker {
         }
     }
 
+    /// The watch of `kind` works (again): an event came, or the server accepted a watch (which
+    /// kube's watcher resumes without an event).
+    fn working(&mut self, kind: PolicyKind) {
+        if self.failing.remove(&kind).is_some() {
+            let plural = policy_object::plural(kind);
+            self.reports.push(format!("watching {plural} again"));
+        }
+    }
+
     /// The change a new version of an object makes: none when it is the version already seen
     /// (a list after a lost watch repeats them) or invalid (reported; what runs stays).
     fn applied(
@@ -183,7 +226,8 @@ impl Tracker {
                 policy: Box::new(policy),
             }),
             Err(errors) => {
-                eprintln!("tetrascope agent: invalid policy object, not loaded: {errors}");
+                let report = format!("invalid policy object, not loaded: {errors}");
+                self.reports.push(report);
                 None
             }
         }

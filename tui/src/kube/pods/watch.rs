@@ -1,6 +1,7 @@
 //! The watch of this node's pods into the cache. kube's watcher relists after a 410 and, with
 //! its default backoff, keeps retrying while the server is down or refuses us; a failure is
-//! reported once, and so is the recovery.
+//! reported once, and so is the recovery: the next event, or the server accepting a watch
+//! (which the watcher resumes from its resourceVersion without an event).
 use std::sync::{Arc, Mutex, RwLock};
 
 use futures_util::StreamExt;
@@ -12,6 +13,7 @@ use kube::{
 use tokio::sync::watch;
 
 use super::{cache::PodCache, cached::CachedPod};
+use crate::kube::{expired, signalling_watches};
 
 /// Where the watch reports.
 pub struct Reporting {
@@ -41,15 +43,34 @@ pub async fn run(
     changes: watch::Sender<u64>,
     reporting: Reporting,
 ) {
+    let (accepted, mut watching) = watch::channel(());
+    let client = signalling_watches(client, move || {
+        accepted.send_replace(());
+    });
     let api: Api<KubePod> = Api::all(client);
     let config = watcher::Config::default().fields(&format!("spec.nodeName={node}"));
     let mut events = watcher(api, config).default_backoff().boxed();
     // Pods of a relist in progress, swapped in whole at its end.
     let mut relisted = Vec::new();
     let mut failing = false;
-    while let Some(event) = events.next().await {
+    loop {
+        let event = tokio::select! {
+            Ok(()) = watching.changed() => {
+                if failing {
+                    reporting.set(None);
+                    failing = false;
+                }
+                continue;
+            }
+            event = events.next() => match event {
+                Some(event) => event,
+                None => return,
+            },
+        };
         let event = match event {
             Ok(event) => event,
+            // Routine: the watcher lists again.
+            Err(error) if expired(&error) => continue,
             Err(error) => {
                 if !failing {
                     reporting.set(Some(format!(
@@ -96,3 +117,6 @@ pub async fn run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
