@@ -4,136 +4,16 @@
 //! that waited for it; a user without rights gets one clear message and events without pods.
 mod common;
 
-use std::{
-    fs,
-    path::{Path, PathBuf},
-    process::Command,
-    thread,
-    time::{Duration, SystemTime, UNIX_EPOCH},
+use std::{path::Path, process::Command, thread, time::Duration};
+
+use common::{
+    LiveCapture,
+    kube::Cluster,
+    marker_dir,
+    pods::{IMAGE, IMAGE_ID, NODE, TestCgroup, container_id, create_pod},
+    require_root,
 };
-
-use common::{LiveCapture, kube::Cluster, marker_dir, require_root};
-use serde_json::{Value, json};
-
-const NODE: &str = "kube-pods-test-node";
-const IMAGE: &str = "docker.io/library/iris:2024.2";
-const IMAGE_ID: &str = "docker.io/library/iris@sha256:493c073cc968f1053511e6cf56301767ab304f21a60afdf65543e56ef1217cb4";
-
-/// A container id no other test uses: 64 hex digits from the time, the pid and `salt`.
-fn container_id(salt: u64) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let seed = [
-        nanos,
-        std::process::id() as u64,
-        salt,
-        nanos ^ salt.rotate_left(17),
-    ];
-    seed.iter().map(|part| format!("{part:016x}")).collect()
-}
-
-/// The cgroup v2 mount (`/sys/fs/cgroup`, or `/sys/fs/cgroup/unified` on hybrid hosts).
-fn cgroup_root() -> PathBuf {
-    let mounts = fs::read_to_string("/proc/mounts").unwrap();
-    mounts
-        .lines()
-        .find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            (fields.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(fields[1]))
-        })
-        .expect("a cgroup2 mount")
-}
-
-/// The directories a containerd container of pod `uid` has under systemd, created on entry and
-/// removed (those this test created) on drop.
-struct ContainerCgroup {
-    created: Vec<PathBuf>,
-    scope: PathBuf,
-}
-
-impl ContainerCgroup {
-    fn create(pod_uid: &str, id: &str) -> Self {
-        let pod_slice = format!("kubepods-besteffort-pod{}.slice", pod_uid.replace('-', "_"));
-        let mut dir = cgroup_root();
-        let mut created = Vec::new();
-        for part in [
-            "kubepods.slice",
-            "kubepods-besteffort.slice",
-            &pod_slice,
-            &format!("cri-containerd-{id}.scope"),
-        ] {
-            dir.push(part);
-            if !dir.exists() {
-                fs::create_dir(&dir).unwrap();
-                created.push(dir.clone());
-            }
-        }
-        Self {
-            created,
-            scope: dir,
-        }
-    }
-
-    /// Runs `/bin/true` in the container's cgroup, from `cwd`.
-    fn run_true(&self, cwd: &Path) {
-        let script = format!(
-            "echo $$ > {}/cgroup.procs && exec /bin/true",
-            self.scope.display()
-        );
-        let status = Command::new("/bin/sh")
-            .args(["-c", &script])
-            .current_dir(cwd)
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for ContainerCgroup {
-    fn drop(&mut self) {
-        for dir in self.created.iter().rev() {
-            let _ = fs::remove_dir(dir);
-        }
-    }
-}
-
-/// Creates a pod on NODE owned by a ReplicaSet, then gives it a running container `id` through
-/// the status subresource (nothing runs pods here). Returns its uid.
-fn create_pod(cluster: &Cluster, name: &str, id: &str) -> String {
-    let pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "labels": {"app": "iris", "pod-template-hash": "7d9f8c6b5"},
-            "ownerReferences": [{
-                "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
-                "name": "iris-7d9f8c6b5",
-                "uid": "3f1c7d2a-0000-4000-8000-000000000001",
-                "controller": true
-            }]
-        },
-        "spec": {"nodeName": NODE, "containers": [{"name": "iris", "image": IMAGE}]}
-    });
-    let created = cluster.create("/api/v1/namespaces/default/pods", pod);
-    let status = json!({"status": {"phase": "Running", "containerStatuses": [{
-        "name": "iris",
-        "containerID": format!("containerd://{id}"),
-        "image": IMAGE,
-        "imageID": IMAGE_ID,
-        "ready": true,
-        "restartCount": 0,
-        "state": {"running": {"startedAt": "2026-11-29T10:00:00Z"}}
-    }]}});
-    cluster.patch(
-        &format!("/api/v1/namespaces/default/pods/{name}/status"),
-        status,
-    );
-    created["metadata"]["uid"].as_str().unwrap().to_string()
-}
+use serde_json::Value;
 
 /// The exec and exit events of `/bin/true` run from `cwd`.
 fn true_events<'a>(events: &'a [Value], cwd: &Path) -> Vec<&'a Value> {
@@ -180,11 +60,11 @@ fn container_processes_carry_their_pods() {
     }
     let cluster = Cluster::start("pods");
     let id = container_id(1);
-    let uid = create_pod(&cluster, "iris-7d9f8c6b5-x2x9z", &id);
-    let cgroup = ContainerCgroup::create(&uid, &id);
+    let uid = create_pod(&cluster, NODE, "default", "iris-7d9f8c6b5-x2x9z", &id);
+    let cgroup = TestCgroup::container(&uid, &id);
     // A container whose pod the API server learns of only after its process ran.
     let late_id = container_id(2);
-    let late_cgroup = ContainerCgroup::create("5a1e0000-0000-4000-8000-000000000002", &late_id);
+    let late_cgroup = TestCgroup::container("5a1e0000-0000-4000-8000-000000000002", &late_id);
 
     let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
     let capture = LiveCapture::start(&["--kube", "--kubeconfig", &kubeconfig, "--node-name", NODE]);
@@ -204,7 +84,7 @@ fn container_processes_carry_their_pods() {
         .unwrap();
     assert!(status.success());
     late_cgroup.run_true(&late);
-    let late_uid = create_pod(&cluster, "iris-7d9f8c6b5-late1", &late_id);
+    let late_uid = create_pod(&cluster, NODE, "default", "iris-7d9f8c6b5-late1", &late_id);
     thread::sleep(Duration::from_secs(3));
     let (events, stderr) = capture.stop();
 
@@ -279,8 +159,8 @@ fn the_watch_resumes_when_the_api_server_is_back() {
     capture.wait_stderr("pod metadata available again");
 
     let id = container_id(3);
-    let uid = create_pod(&cluster, "iris-7d9f8c6b5-back1", &id);
-    let cgroup = ContainerCgroup::create(&uid, &id);
+    let uid = create_pod(&cluster, NODE, "default", "iris-7d9f8c6b5-back1", &id);
+    let cgroup = TestCgroup::container(&uid, &id);
     let dir = marker_dir("kube-back");
     thread::sleep(Duration::from_secs(1));
     cgroup.run_true(&dir);

@@ -7,16 +7,17 @@ mod common;
 
 use std::{
     fs,
-    os::{linux::fs::MetadataExt, unix::process::ExitStatusExt},
-    path::{Path, PathBuf},
-    process::{Command, ExitStatus},
+    os::unix::process::ExitStatusExt,
+    path::Path,
+    process::Command,
     time::{Duration, Instant},
 };
 
 use common::{
     agent::{Agent, TempDir},
-    iris::{IRIS_KEY, ensure_iris_key, exclusive, read_key},
+    iris::{ensure_iris_key, exclusive, read_key},
     kube::{Cluster, install_crds, wait_until},
+    pods::{NODE, TestCgroup, container_id, create_pod},
     require_root, shared_dir, tetrascope_bin,
 };
 use serde_json::Value;
@@ -55,6 +56,8 @@ fn kube_agent(dir: &TempDir, kubeconfig: &Path) -> Agent {
         "--kube",
         "--kubeconfig",
         &kubeconfig,
+        "--node-name",
+        NODE,
     ])
 }
 
@@ -178,48 +181,6 @@ fn a_user_without_rights_gets_a_clear_message_and_a_working_agent() {
     assert!(agent.proc.exited().is_none(), "still running");
 }
 
-/// A cgroup v2 directory for a test, removed on drop.
-struct TestCgroup(PathBuf);
-
-impl TestCgroup {
-    fn create(name: &str) -> TestCgroup {
-        let mounts = fs::read_to_string("/proc/mounts").unwrap();
-        let root = mounts
-            .lines()
-            .map(|line| line.split(' ').collect::<Vec<_>>())
-            .find(|fields| fields.get(2) == Some(&"cgroup2"))
-            .map(|fields| PathBuf::from(fields[1]))
-            .expect("a cgroup2 mount");
-        let dir = root.join(format!("tetrascope-test-{name}-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        TestCgroup(dir)
-    }
-
-    /// The cgroup's id, as `bpf_get_current_cgroup_id` gives it: the directory's inode.
-    fn id(&self) -> u64 {
-        fs::metadata(&self.0).unwrap().st_ino()
-    }
-
-    fn read_key(&self) -> ExitStatus {
-        let procs = self.0.join("cgroup.procs");
-        Command::new("/bin/sh")
-            .arg("-c")
-            .arg(format!(
-                "echo $$ > {}; exec /usr/bin/head -c 5 {IRIS_KEY}",
-                procs.display()
-            ))
-            .output()
-            .unwrap()
-            .status
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir(&self.0);
-    }
-}
-
 #[test]
 fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
     if !require_root() {
@@ -227,7 +188,7 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
     }
     let _guard = exclusive();
     ensure_iris_key();
-    let cgroup = TestCgroup::create("filter");
+    let cgroup = TestCgroup::plain("filter");
     common::runtime().block_on(async {
         let (mut source, _, _) =
             LocalSource::start("cgroups".into(), SensorOptions::default()).unwrap();
@@ -250,6 +211,47 @@ fn a_cgroup_filter_restricts_a_policy_to_its_cgroups() {
         assert_eq!(read_key().status.signal(), Some(libc::SIGKILL), "no filter");
         source.remove_policy(IRIS).unwrap();
     });
+}
+
+/// A TracingPolicyNamespaced acts on the processes of its namespace's pods on this node only: a
+/// reader in the container of a team-a pod is killed, one in a team-b pod's and one on the host
+/// are not.
+#[test]
+fn a_namespaced_policy_acts_in_the_pods_of_its_namespace_only() {
+    if !require_root() {
+        return;
+    }
+    let _guard = exclusive();
+    ensure_iris_key();
+    let cluster = Cluster::start("namespaced");
+    install_crds(&cluster);
+    for namespace in ["team-a", "team-b"] {
+        cluster.create(
+            "/api/v1/namespaces",
+            serde_json::json!({"metadata": {"name": namespace}}),
+        );
+    }
+    let (id_a, id_b) = (container_id(1), container_id(2));
+    let uid_a = create_pod(&cluster, NODE, "team-a", "iris-a", &id_a);
+    let uid_b = create_pod(&cluster, NODE, "team-b", "iris-b", &id_b);
+    let pod_a = TestCgroup::container(&uid_a, &id_a);
+    let pod_b = TestCgroup::container(&uid_b, &id_b);
+    let dir = TempDir::new("kube-namespaced");
+    let _agent = kube_agent(&dir, &cluster.kubeconfig);
+
+    cluster.create_yaml(
+        "/apis/cilium.io/v1alpha1/namespaces/team-a/tracingpoliciesnamespaced",
+        &iris_object("TracingPolicyNamespaced", "iris-team-a", Some("team-a")),
+    );
+    assert_eq!(wait_policy(&dir, "iris-team-a")["namespace"], "team-a");
+    // The policy's cgroups follow the pod watch, which may list the pods a moment later.
+    wait_until(
+        "a reader in team-a's pod is killed",
+        Duration::from_secs(30),
+        || pod_a.read_key().signal() == Some(libc::SIGKILL),
+    );
+    assert!(pod_b.read_key().success(), "a reader in team-b's pod");
+    assert!(read_key().status.success(), "a reader on the host");
 }
 
 /// Benchmark (prints numbers): from the creation of a TracingPolicy object to its load by the

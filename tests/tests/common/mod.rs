@@ -4,6 +4,7 @@
 pub mod kube;
 pub mod kubelet;
 pub mod pki;
+pub mod pods;
 pub mod tmux;
 
 use std::{
