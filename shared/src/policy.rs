@@ -161,6 +161,31 @@ pub mod action {
     pub const COPY_FD: u32 = 7;
 }
 
+/// `ActionSpec::rate_scope`: whose posts a Post action's `rateLimit` counts together.
+pub mod rate_scope {
+    pub const THREAD: u32 = 0;
+    pub const PROCESS: u32 = 1;
+    pub const GLOBAL: u32 = 2;
+}
+
+/// Bytes of each argument that go into a rate limit's key (Tetragon's first 40 bytes).
+pub const RATE_ARG_BYTES: usize = 40;
+
+/// Key of the rate limits (`RATE_LIMITS`): what a Post within the window would repeat. The
+/// value is the boot time (ns) of the last post.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateKey {
+    pub hook: u32,
+    /// 1-based index of the selector.
+    pub selector: u32,
+    /// The thread, the process or 0 (global), as the scope says.
+    pub scope: u32,
+    pub _pad: u32,
+    /// Per argument: the first `RATE_ARG_BYTES` of its string, else its integer value.
+    pub args: [[u8; RATE_ARG_BYTES]; MAX_HOOK_ARGS],
+}
+
 /// `HitRecord::outcome` bits.
 pub mod outcome {
     /// The hit becomes an event.
@@ -173,6 +198,9 @@ pub mod outcome {
     pub const SPARED: u32 = 8;
     pub const FOLLOWED: u32 = 16;
     pub const UNFOLLOWED: u32 = 32;
+    /// The Post was held back by its `rateLimit` (counted; the hit is sent only for its other
+    /// outcomes).
+    pub const RATE_LIMITED: u32 = 64;
 }
 
 /// `PolicyState::mode`
@@ -188,7 +216,9 @@ pub mod counter {
     pub const SIGNALS: usize = 2;
     pub const WOULD_SIGNALS: usize = 3;
     pub const SPARED: usize = 4;
-    pub const COUNT: usize = 5;
+    /// Posts held back by a `rateLimit`.
+    pub const RATE_LIMITED: usize = 5;
+    pub const COUNT: usize = 6;
 }
 
 /// Hooks serving one site, in the order they are evaluated.
@@ -269,6 +299,11 @@ pub struct ActionSpec {
     pub arg_fd: u32,
     pub arg_name: u32,
     pub signal: u32,
+    /// Post: at most one post of the same arguments per this many ns (0: no limit).
+    pub rate_limit_ns: u64,
+    /// Post with a rate limit: `rate_scope::*`.
+    pub rate_scope: u32,
+    pub _pad: u32,
 }
 
 #[repr(C)]
@@ -404,4 +439,5 @@ mod pod {
     unsafe impl aya::Pod for ProcessInfo {}
     unsafe impl aya::Pod for PendingCall {}
     unsafe impl aya::Pod for TracepointSite {}
+    unsafe impl aya::Pod for RateKey {}
 }

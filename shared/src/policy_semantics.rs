@@ -91,3 +91,10 @@ impl CapabilityFilter {
         (capabilities & self.mask != 0) == (self.op == op::IN)
     }
 }
+
+/// Whether a post at `now` repeats the one posted at `last` within the rate limit `window`
+/// (all boot-time ns): it is then held back, and `last` stays the start of the window.
+#[inline(always)]
+pub fn rate_limited(last: u64, now: u64, window: u64) -> bool {
+    now.wrapping_sub(last) < window
+}

@@ -17,7 +17,7 @@ use aya_ebpf::{
 use tetrascope_shared::policy::{
     FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES,
     MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyCgroup,
-    PolicyState, ProcessInfo, StringArg, StringMatch, TracepointSite, counter,
+    PolicyState, ProcessInfo, RateKey, StringArg, StringMatch, TracepointSite, counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -79,6 +79,14 @@ pub static PROTECTED: HashMap<u32, u32> = HashMap::with_max_entries(64, 0);
 /// Arguments saved at entry for exit hooks, by pid_tgid.
 #[map]
 pub static PENDING: LruHashMap<u64, PendingCall> = LruHashMap::with_max_entries(8192, 0);
+
+/// Boot time (ns) of the last post of each rate-limited Post, by what it posted.
+#[map]
+pub static RATE_LIMITS: LruHashMap<RateKey, u64> = LruHashMap::with_max_entries(16384, 0);
+
+/// Per-CPU scratch: a rate limit's key (too big for the stack).
+#[map]
+static RATE_KEY: PerCpuArray<RateKey> = PerCpuArray::with_max_entries(1, 0);
 
 /// Per-CPU scratch: the hit being built (too big for the 512-byte stack).
 #[map]

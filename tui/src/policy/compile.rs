@@ -6,7 +6,7 @@ use tetrascope_shared::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_VALUES, NamespaceFilter,
         POSTFIX_LEN, PidFilter, SelectorSpec, TracepointField, action, arg_kind, hook_flags, op,
-        pid_flags,
+        pid_flags, rate_scope,
     },
 };
 
@@ -651,13 +651,23 @@ impl SelectorCompiler<'_> {
                 ));
             }
         };
-        if act.rate_limit.is_some() {
-            return Err("rateLimit: not supported by tetrascope's probes yet".into());
-        }
         let mut spec = ActionSpec {
             kind,
             ..ActionSpec::default()
         };
+        if let Some(limit) = &act.rate_limit {
+            spec.rate_limit_ns = rate_limit_ns(limit).map_err(|e| format!("rateLimit: {e}"))?;
+            spec.rate_scope = match act.rate_limit_scope.as_deref() {
+                None | Some("thread") => rate_scope::THREAD,
+                Some("process") => rate_scope::PROCESS,
+                Some("global") => rate_scope::GLOBAL,
+                Some(other) => {
+                    return Err(format!(
+                        "rateLimitScope: {other:?} is not one of thread, process, global"
+                    ));
+                }
+            };
+        }
         match act.action {
             ActionKind::Signal => {
                 spec.signal = act.arg_sig.ok_or("argSig: required for Signal")?;
@@ -738,6 +748,27 @@ fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, Stri
     Ok(spec)
 }
 
+/// A `rateLimit` in ns, as Tetragon reads it: seconds, or a number with an `s`, `m` or `h`
+/// suffix (`30`, `30s`, `5m`, `1h`).
+pub fn rate_limit_ns(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, 's' | 'S')) => (&text[..at], 1),
+        Some((at, 'm' | 'M')) => (&text[..at], 60),
+        Some((at, 'h' | 'H')) => (&text[..at], 3600),
+        _ => (text, 1),
+    };
+    let invalid = || {
+        format!(
+            "invalid rate limit {text:?}; give seconds (30) or a number with s, m or h (30s, 5m, 1h)"
+        )
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let seconds: u32 = number.parse().map_err(|_| invalid())?;
+    Ok(u64::from(seconds) * unit * 1_000_000_000)
+}
+
 /// An integer value as Tetragon reads it; values up to `u64::MAX` keep their bits.
 fn parse_integer(text: &str) -> Result<i64, String> {
     let value = names::parse_integer(text.trim())
@@ -805,6 +836,19 @@ mod tests {
         );
         let by_field = sys_enter_filtering(4);
         assert_eq!(by_field.hooks[0].spec.selectors[0].args[0].arg, 0);
+    }
+
+    #[test]
+    fn rate_limits_read_as_tetragon_reads_them() {
+        let second = 1_000_000_000;
+        assert_eq!(rate_limit_ns("30"), Ok(30 * second));
+        assert_eq!(rate_limit_ns("2s"), Ok(2 * second));
+        assert_eq!(rate_limit_ns("5m"), Ok(300 * second));
+        assert_eq!(rate_limit_ns("1H"), Ok(3600 * second));
+        for bad in ["", "m", "5 m", "-1", "1.5s", "1d", "99999999999"] {
+            let error = rate_limit_ns(bad).unwrap_err();
+            assert!(error.contains("invalid rate limit"), "{bad:?}: {error}");
+        }
     }
 
     #[test]

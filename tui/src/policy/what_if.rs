@@ -14,9 +14,10 @@ use serde_json::Value;
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
-        ArgFilter, HookSpec, MATCH_LEN, SelectorSpec, action, arg_kind, hook_flags, op, pid_flags,
+        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SelectorSpec, action, arg_kind, hook_flags,
+        op, pid_flags, rate_scope,
     },
-    policy_semantics::{NO_PREFIX, string_verdict},
+    policy_semantics::{NO_PREFIX, rate_limited, string_verdict},
 };
 
 use super::{
@@ -39,6 +40,8 @@ pub struct WhatIfMatch {
     pub selector: usize,
     /// Whether the event would have been posted.
     pub posted: bool,
+    /// The post was held back by the selector's `rateLimit` (the other actions ran).
+    pub rate_limited: bool,
     /// What enforcement would have done (the policy's mode decides would-be or real).
     pub verdict: Option<Verdict>,
 }
@@ -52,7 +55,13 @@ pub struct WhatIf {
     followed: HashMap<(u32, u64), String>,
     /// Paths each process followed at some point.
     followed_paths: HashSet<(u32, String)>,
+    /// Time (ns) of the last post of each rate-limited Post, by what it posted.
+    rate_limits: HashMap<RateKey, u64>,
 }
+
+/// What a rate-limited Post counts together, as the probes key it: the hook, the selector, the
+/// thread, process or nothing (the scope), and the first bytes of each argument.
+type RateKey = (usize, usize, u32, Vec<[u8; RATE_ARG_BYTES]>);
 
 impl WhatIf {
     /// Compiles `policy` as the probes would (every syscall tracepoint assumed present); its
@@ -84,6 +93,7 @@ impl WhatIf {
             mode,
             followed: HashMap::new(),
             followed_paths: HashSet::new(),
+            rate_limits: HashMap::new(),
         })
     }
 
@@ -104,7 +114,8 @@ impl WhatIf {
         };
         let process = event.process()?;
         let pid = process.pid?;
-        let hook = self.hooks.iter().find(|h| seen.is(h))?;
+        let hook_index = self.hooks.iter().position(|h| seen.is(h))?;
+        let hook = &self.hooks[hook_index];
         let spec = hook.spec;
         let values = Values::read(&spec, args, ret);
         if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !self.fds_followed(&spec, &values, pid) {
@@ -120,12 +131,54 @@ impl WhatIf {
             hook: hook.meta.function_name.clone(),
             selector: chosen.map_or(0, |i| i + 1),
             posted: true,
+            rate_limited: false,
             verdict: None,
         };
         if let Some(index) = chosen {
-            self.run_actions(&spec.selectors[index], &values, pid, &mut matched);
+            let selector = &spec.selectors[index];
+            self.run_actions(selector, &values, pid, &mut matched);
+            if matched.posted && self.held_back(selector, (hook_index, index + 1), &values, event) {
+                matched.posted = false;
+                matched.rate_limited = true;
+            }
         }
         Some(matched)
+    }
+
+    /// The probes' rate limit: whether the selector's Post already posted the same arguments (in
+    /// its scope) within its window before this event's time; otherwise this post opens one.
+    fn held_back(
+        &mut self,
+        selector: &SelectorSpec,
+        (hook, selector_number): (usize, usize),
+        values: &Values,
+        event: &Event,
+    ) -> bool {
+        let Some(post) = selector
+            .actions
+            .iter()
+            .rfind(|a| a.kind == action::POST && a.rate_limit_ns != 0)
+        else {
+            return false;
+        };
+        let (Some(process), Some(time)) = (event.process(), event.time) else {
+            return false;
+        };
+        let pid = process.pid.unwrap_or(0);
+        let scope = match post.rate_scope {
+            rate_scope::THREAD => process.tid.unwrap_or(pid),
+            rate_scope::PROCESS => pid,
+            _ => 0,
+        };
+        let now = time.unix_nanos() as u64;
+        let key = (hook, selector_number, scope, values.rate_args());
+        if let Some(&last) = self.rate_limits.get(&key)
+            && rate_limited(last, now, post.rate_limit_ns)
+        {
+            return true;
+        }
+        self.rate_limits.insert(key, now);
+        false
     }
 
     fn fds_followed(&self, spec: &HookSpec, values: &Values, pid: u32) -> bool {
@@ -336,6 +389,27 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Each argument as a rate limit's key holds it: the first bytes of its text, else its
+    /// value (0 where the event has neither, as for a buffer's address).
+    fn rate_args(&self) -> Vec<[u8; RATE_ARG_BYTES]> {
+        (0..self.kinds.len())
+            .map(|i| {
+                let mut bytes = [0; RATE_ARG_BYTES];
+                match self.text(i).filter(|_| is_text(self.kinds[i])) {
+                    Some(text) => {
+                        let head = &text.as_bytes()[..text.len().min(RATE_ARG_BYTES)];
+                        bytes[..head.len()].copy_from_slice(head);
+                    }
+                    None => {
+                        let value = self.number(i).unwrap_or(0) as u64;
+                        bytes[..8].copy_from_slice(&value.to_ne_bytes());
+                    }
+                }
+                bytes
+            })
+            .collect()
+    }
+
     fn number(&self, position: usize) -> Option<i64> {
         self.args.get(position).and_then(number_of)
     }
@@ -351,6 +425,14 @@ impl<'a> Values<'a> {
             _ => value.as_str(),
         }
     }
+}
+
+/// Kinds the probes read as a string or path.
+fn is_text(kind: u32) -> bool {
+    matches!(
+        kind,
+        arg_kind::STRING | arg_kind::KERNEL_STRING | arg_kind::FD | arg_kind::FILE
+    )
 }
 
 /// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`, the id of

@@ -17,8 +17,8 @@ use aya::{
 };
 use tetrascope_shared::policy::{
     HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES,
-    PolicyState, ProcessInfo, StringMatch, TRACEPOINT_FIELDS, TracepointField, TracepointSite,
-    counter, mode, site,
+    PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS, TracepointField,
+    TracepointSite, counter, mode, site,
 };
 
 use super::{cookie_link::CookieLink, policy_cgroups::PolicyCgroups, tracefs};
@@ -83,6 +83,7 @@ pub(super) struct PolicyMaps {
     cgroups: PolicyCgroups,
     protected: HashMap<MapData, u32, u32>,
     procs: HashMap<MapData, u32, ProcessInfo>,
+    rate_limits: HashMap<MapData, RateKey, u64>,
     /// Hook ids listed under each site, mirrored from `SITES`.
     site_hooks: BTreeMap<u64, Vec<u32>>,
     /// Record fields each tracepoint's hooks read, by tracepoint id: a field keeps its slot
@@ -116,6 +117,7 @@ impl PolicyMaps {
             cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
             protected: HashMap::try_from(map("PROTECTED")?)?,
             procs: HashMap::try_from(map("PROCS")?)?,
+            rate_limits: HashMap::try_from(map("RATE_LIMITS")?)?,
             site_hooks: BTreeMap::new(),
             tracepoint_fields: BTreeMap::new(),
             links: StdHashMap::new(),
@@ -330,6 +332,16 @@ impl PolicyMaps {
         for id in &loaded.hook_ids {
             let _ = self.hooks.set(*id, HookSpec::default(), 0);
             self.free_hooks.push(*id);
+        }
+        // A later hook with the same id starts without their windows.
+        let windows: Vec<RateKey> = self
+            .rate_limits
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|key| loaded.hook_ids.contains(&key.hook))
+            .collect();
+        for key in windows {
+            let _ = self.rate_limits.remove(&key);
         }
         for entry in &loaded.strings {
             let trie = if entry.postfix {
