@@ -142,6 +142,22 @@ pub mod op {
     /// Set membership (PIDs, namespaces, capabilities, binaries by exact path).
     pub const IN: u32 = 12;
     pub const NOT_IN: u32 = 13;
+    /// Integer set membership through `IN_MAP_VALUES` (unbounded value count).
+    pub const IN_MAP: u32 = 14;
+    pub const NOT_IN_MAP: u32 = 15;
+}
+
+/// Values `IN_MAP_VALUES` holds across all policies.
+pub const MAX_IN_MAP_VALUES: u32 = 16384;
+
+/// Key of `IN_MAP_VALUES`: one value of an InMap/NotInMap filter (`ArgFilter::strings` names
+/// the filter), as the probes hold the argument (integers sign- or zero-extended to 64 bits).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MapValue {
+    pub filter: u32,
+    pub _pad: u32,
+    pub value: u64,
 }
 
 /// `PidFilter::flags`
@@ -256,7 +272,8 @@ pub struct ArgFilter {
     /// Position of the filtered argument in the hook's argument list.
     pub arg: u32,
     pub count: u32,
-    /// Key prefix of this filter's strings in the string tries.
+    /// Key prefix of this filter's strings in the string tries, or of its values in
+    /// `IN_MAP_VALUES` (InMap, NotInMap).
     pub strings: u32,
     pub values: [i64; MAX_VALUES],
 }
@@ -440,4 +457,5 @@ mod pod {
     unsafe impl aya::Pod for PendingCall {}
     unsafe impl aya::Pod for TracepointSite {}
     unsafe impl aya::Pod for RateKey {}
+    unsafe impl aya::Pod for MapValue {}
 }

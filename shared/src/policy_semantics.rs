@@ -37,6 +37,14 @@ impl ArgFilter {
     }
 }
 
+impl ArgFilter {
+    /// InMap and NotInMap, from whether the argument's value is one of the filter's.
+    #[inline(always)]
+    pub fn in_map_verdict(&self, found: bool) -> bool {
+        found == (self.op == op::IN_MAP)
+    }
+}
+
 /// `string_verdict`'s `prefix` when no stored string starts the string. (A plain integer, not
 /// an `Option`: the verifier rejects the uninitialised payload register an `Option` compare
 /// reads.)

@@ -1,14 +1,16 @@
 //! Selector and action semantics of the policy engine on the real kernel (root), with real
-//! processes: `rateLimit` on Post, and what-if giving the same answer on the same calls.
+//! processes: `rateLimit` on Post, InMap/NotInMap on syscall ids, and what-if giving the same
+//! answer on the same calls.
 mod common;
 
-use std::{path::Path, process::Command};
+use std::{collections::BTreeMap, path::Path, process::Command};
 
 use common::{marker_dir, require_root};
 use tetrascope::{
     event::{Event, EventBody},
     policy::{
         self,
+        hit_event::policy_name,
         model::{Mode, TracingPolicy},
         store::{PolicySource, PolicyStatus},
         what_if::WhatIf,
@@ -57,11 +59,11 @@ fn drain(source: &mut LocalSource) -> Vec<Event> {
     events
 }
 
-/// The kprobe events of `policy` from processes whose pid is in `pids`.
+/// The events of `policy` from processes whose pid is in `pids`.
 fn hits_of<'a>(events: &'a [Event], policy: &str, pids: &[u32]) -> Vec<&'a Event> {
     events
         .iter()
-        .filter(|e| matches!(&e.body, EventBody::ProcessKprobe(k) if k.policy_name == policy))
+        .filter(|e| policy_name(e) == Some(policy))
         .filter(|e| {
             e.process()
                 .and_then(|p| p.pid)
@@ -72,7 +74,12 @@ fn hits_of<'a>(events: &'a [Event], policy: &str, pids: &[u32]) -> Vec<&'a Event
 
 /// Runs a Python script in `dir`; its pid.
 fn python(dir: &Path, script: &str) -> u32 {
-    let child = Command::new("/usr/bin/python3")
+    python_as(dir, "/usr/bin/python3", script)
+}
+
+/// Runs a Python script with the interpreter `binary` in `dir`; its pid.
+fn python_as(dir: &Path, binary: &str, script: &str) -> u32 {
+    let child = Command::new(binary)
         .args(["-c", script])
         .current_dir(dir)
         .spawn()
@@ -140,5 +147,88 @@ fn rate_limited_posts_count_once_per_window_and_scope() {
             (3, 18),
             "what-if agrees with the kernel"
         );
+    });
+}
+
+/// The syscall id (first argument) of a `raw_syscalls/sys_enter` event, as `syscall64` or as an
+/// integer type shows it.
+fn syscall_id(event: &Event) -> u64 {
+    let EventBody::ProcessTracepoint(tracepoint) = &event.body else {
+        panic!("not a tracepoint event: {event:?}");
+    };
+    let arg = &tracepoint.args[0];
+    arg.pointer("/syscall_id/id")
+        .and_then(|id| id.as_u64())
+        .or_else(|| arg["size_arg"].as_str().and_then(|id| id.parse().ok()))
+        .unwrap_or_else(|| panic!("no syscall id in {arg}"))
+}
+
+/// How many events there are of each syscall id.
+fn by_syscall<'a>(events: impl IntoIterator<Item = &'a Event>) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for event in events {
+        *counts.entry(syscall_id(event)).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn in_map_catches_exactly_the_listed_syscalls_and_not_in_map_the_others() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("in-map");
+    let interpreter = dir.join("py-in-map");
+    std::fs::copy("/usr/bin/python3", &interpreter).unwrap();
+    let interpreter = interpreter.display().to_string();
+    // Tetragon's example: InMap of a syscall list (dup, dup2) on raw_syscalls' id, any process.
+    let listed = common::shared_policy("tetragon-examples/list-syscalls-tracepoint.yaml");
+    let sys_enter = |name: &str, selector: &str| {
+        policy(
+            name,
+            &format!(
+                "  lists:\n  - name: dups\n    type: syscalls\n    values: [sys_dup, sys_dup2]\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{interpreter}\"]\n{selector}"
+            ),
+        )
+    };
+    let others = sys_enter(
+        "not-in-map",
+        "      matchArgs:\n      - index: 0\n        operator: NotInMap\n        values: [\"list:dups\"]\n",
+    );
+    let every = sys_enter("every-syscall", "");
+    common::runtime().block_on(async {
+        let mut source = start(&[&listed, &others, &every]);
+        let pid = python_as(
+            &dir,
+            &interpreter,
+            // Through libc: os.dup() calls fcntl(F_DUPFD_CLOEXEC).
+            "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.dup(0)\nlibc.dup2(0, 10)\nlibc.dup2(0, 11)",
+        );
+        let events = drain(&mut source);
+
+        let all = by_syscall(hits_of(&events, "every-syscall", &[pid]));
+        let (dup, dup2) = (32, 33);
+        let count = |id| all.get(&id).copied().unwrap_or(0);
+        assert!(count(dup) >= 1 && count(dup2) >= 2, "{all:?} in {} events", events.len());
+        let in_map = by_syscall(hits_of(&events, "list-syscalls-tracepoint", &[pid]));
+        let mut expected = all.clone();
+        expected.retain(|id, _| [dup, dup2].contains(id));
+        assert_eq!(in_map, expected, "InMap: every dup and dup2, nothing else");
+        let not_in_map = by_syscall(hits_of(&events, "not-in-map", &[pid]));
+        let mut expected = all.clone();
+        expected.retain(|id, _| ![dup, dup2].contains(id));
+        assert!(expected.len() > 5, "python makes many other syscalls: {expected:?}");
+        assert_eq!(not_in_map, expected, "NotInMap: every other syscall");
+
+        // What-if on every syscall of the process decides as the kernel did.
+        for (policy, live) in [(&listed, &in_map), (&others, &not_in_map)] {
+            let mut what_if = WhatIf::new(policy, Mode::Enforce).unwrap();
+            let matched = by_syscall(
+                hits_of(&events, "every-syscall", &[pid])
+                    .into_iter()
+                    .filter(|event| what_if.evaluate(event).is_some()),
+            );
+            assert_eq!(&matched, live, "what-if of {}", policy.name);
+        }
     });
 }

@@ -12,7 +12,7 @@ use tetrascope_shared::{
     RecordHeader,
     policy::{
         ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
         PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SelectorSpec,
         StringArg, action, arg_kind, counter, hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
@@ -20,8 +20,8 @@ use tetrascope_shared::{
 };
 
 use super::{
-    EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, POLICY_CGROUPS, POLICY_COUNTERS, POLICY_STATE,
-    PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, strings,
+    EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -524,6 +524,14 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
                 unsafe { (&raw const (*string).tail) as *const u8 },
                 unsafe { (*string).len },
             )
+        }
+        _ if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
+            let key = MapValue {
+                filter: filter.strings,
+                _pad: 0,
+                value: hit.values[arg],
+            };
+            filter.in_map_verdict(unsafe { IN_MAP_VALUES.get(&key) }.is_some())
         }
         _ => filter.matches_integer(hit.values[arg] as i64),
     }

@@ -15,9 +15,10 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, lpm_trie::Key},
 };
 use tetrascope_shared::policy::{
-    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES,
-    MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyCgroup,
-    PolicyState, ProcessInfo, RateKey, StringArg, StringMatch, TracepointSite, counter,
+    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_IN_MAP_VALUES, MAX_POLICIES,
+    MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, MapValue, PendingCall,
+    PolicyCgroup, PolicyState, ProcessInfo, RateKey, StringArg, StringMatch, TracepointSite,
+    counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -59,6 +60,10 @@ pub static POLICY_COUNTERS: PerCpuArray<[u64; counter::COUNT]> =
 /// Selector strings for equality and prefix matching; the value is the string's length.
 #[map]
 pub static STRINGS: LpmTrie<StringMatch, u32> = LpmTrie::with_max_entries(16384, 0);
+
+/// The values of InMap and NotInMap filters, by filter.
+#[map]
+pub static IN_MAP_VALUES: HashMap<MapValue, u8> = HashMap::with_max_entries(MAX_IN_MAP_VALUES, 0);
 
 /// Selector strings reversed, for postfix matching.
 #[map]

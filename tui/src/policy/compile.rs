@@ -4,21 +4,22 @@ use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_VALUES, NamespaceFilter,
-        POSTFIX_LEN, PidFilter, SelectorSpec, TracepointField, action, arg_kind, hook_flags, op,
-        pid_flags, rate_scope,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
+        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, SelectorSpec,
+        TracepointField, action, arg_kind, hook_flags, op, pid_flags, rate_scope,
     },
 };
 
 use super::{
     model::{
         ActionKind, Arg, ArgOperator, ArgSelector, ArgType, BinaryOperator, CapabilitySet,
-        NamespaceKind, Selector, SetOperator, TracingPolicy,
+        ListSpec, NamespaceKind, Selector, SetOperator, TracingPolicy,
     },
     names,
-    resolve::{HookKind, Mechanism, ResolvedHook},
+    resolve::{HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
+use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
 
 /// The Tetragon event a hook's hits become, and what it names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub struct StringEntry {
 pub struct CompiledPolicy {
     pub hooks: Vec<CompiledHook>,
     pub strings: Vec<StringEntry>,
+    /// The values of InMap and NotInMap filters.
+    pub map_values: Vec<MapValue>,
     /// The policy follows fds (FollowFD family): duplicated fds are followed too.
     pub follows_fds: bool,
 }
@@ -106,7 +109,8 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            match self.hook(policy, hook, mechanisms, follows, &mut out.strings) {
+            let outputs = (&mut out.strings, &mut out.map_values);
+            match self.hook(policy, hook, mechanisms, follows, outputs) {
                 Ok(compiled) if hook.kind == HookKind::Uprobe => {
                     out.hooks.extend(per_uprobe(compiled));
                 }
@@ -127,7 +131,7 @@ impl Compiler<'_> {
         hook: &ResolvedHook,
         mechanisms: &[Mechanism],
         follows: bool,
-        strings: &mut Vec<StringEntry>,
+        (strings, map_values): (&mut Vec<StringEntry>, &mut Vec<MapValue>),
     ) -> Result<CompiledHook, String> {
         let parts = HookParts::of(policy, hook);
         let at_open = mechanisms.contains(&Mechanism::OpenExit);
@@ -185,7 +189,9 @@ impl Compiler<'_> {
                 is_return,
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
+                lists: &policy.spec.lists,
                 strings,
+                map_values,
                 postfix: false,
             };
             spec.selectors[index] = compiler
@@ -382,7 +388,9 @@ struct SelectorCompiler<'a> {
     is_return: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
+    lists: &'a [ListSpec],
     strings: &'a mut Vec<StringEntry>,
+    map_values: &'a mut Vec<MapValue>,
     /// Some filter compares ends of strings.
     postfix: bool,
 }
@@ -544,6 +552,9 @@ impl SelectorCompiler<'_> {
                 | ArgType::Kiocb
         );
         if !is_string {
+            if matches!(filter.operator, ArgOperator::InMap | ArgOperator::NotInMap) {
+                return self.in_map_filter(filter, position);
+            }
             return integer_filter(filter, position);
         }
         let operator = match filter.operator {
@@ -567,6 +578,39 @@ impl SelectorCompiler<'_> {
             arg: position,
             count: filter.values.len() as u32,
             strings,
+            values: [0; MAX_VALUES],
+        })
+    }
+
+    /// An InMap or NotInMap filter: its values (integers, ranges, syscall lists) go into the
+    /// probes' value map under a new filter id.
+    fn in_map_filter(&mut self, filter: &ArgSelector, position: u32) -> Result<ArgFilter, String> {
+        let mut values = std::collections::BTreeSet::new();
+        for (i, value) in filter.values.iter().enumerate() {
+            in_map_values(value, self.lists, &mut values)
+                .map_err(|e| format!("values[{i}]: {e}"))?;
+        }
+        if values.len() > MAX_IN_MAP_VALUES as usize {
+            return Err(format!(
+                "values: {} values, at most {MAX_IN_MAP_VALUES}",
+                values.len()
+            ));
+        }
+        let id = *self.next_filter;
+        *self.next_filter += 1;
+        self.map_values.extend(values.iter().map(|&value| MapValue {
+            filter: id,
+            _pad: 0,
+            value,
+        }));
+        Ok(ArgFilter {
+            op: match filter.operator {
+                ArgOperator::InMap => op::IN_MAP,
+                _ => op::NOT_IN_MAP,
+            },
+            arg: position,
+            count: values.len() as u32,
+            strings: id,
             values: [0; MAX_VALUES],
         })
     }
@@ -748,6 +792,77 @@ fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, Stri
     Ok(spec)
 }
 
+/// Adds the values one InMap value stands for: an integer, each integer of `low:high`, or the
+/// syscall ids of `list:NAME` (as the probes hold integers: 64-bit, negative ones sign-extended).
+fn in_map_values(
+    value: &str,
+    lists: &[ListSpec],
+    out: &mut std::collections::BTreeSet<u64>,
+) -> Result<(), String> {
+    if let Some(name) = value.strip_prefix("list:") {
+        let list = lists
+            .iter()
+            .find(|list| list.name == name)
+            .ok_or_else(|| format!("list {name:?} is not defined in spec.lists"))?;
+        let abi = native_abi();
+        match list.list_type.as_str() {
+            "generated_syscalls" => {
+                out.extend((0..4096).filter_map(|id| syscall_name(abi, id).map(|_| id as u64)));
+            }
+            "syscalls" => {
+                for entry in &list.values {
+                    let id = syscall_id(entry).map_err(|e| format!("list {name:?}: {e}"))?;
+                    out.insert(u64::from(id));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "list {name:?} has type {other:?}; InMap takes syscall lists (type syscalls or generated_syscalls)"
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if let Some((low, high)) = value.split_once(':') {
+        let (low, high) = (parse_integer(low)?, parse_integer(high)?);
+        let (low, high) = (low.min(high), low.max(high));
+        if high.abs_diff(low) >= u64::from(MAX_IN_MAP_VALUES) {
+            return Err(format!(
+                "{value:?} holds more than {MAX_IN_MAP_VALUES} values"
+            ));
+        }
+        out.extend((low..=high).map(|v| v as u64));
+        return Ok(());
+    }
+    out.insert(parse_integer(value)? as u64);
+    Ok(())
+}
+
+/// The native syscall id of a syscall list entry (`sys_dup`, `__x64_sys_dup`, `x64/sys_dup`).
+/// Entries of the 32-bit ABI (`i386/sys_dup`, `__ia32_sys_dup`) cannot be told apart from native
+/// calls by the probes (their ids overlap), so they are refused.
+fn syscall_id(entry: &str) -> Result<u32, String> {
+    let abi = native_abi();
+    let call = match entry.split_once('/') {
+        Some((given, call)) if given == abi => call,
+        Some(_) => {
+            return Err(format!(
+                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+            ));
+        }
+        None => entry,
+    };
+    let name = syscall_of(call)
+        .map_err(|_| {
+            format!(
+                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+            )
+        })?
+        .unwrap_or_else(|| call.to_owned());
+    syscall_number(abi, &name)
+        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {abi}"))
+}
+
 /// A `rateLimit` in ns, as Tetragon reads it: seconds, or a number with an `s`, `m` or `h`
 /// suffix (`30`, `30s`, `5m`, `1h`).
 pub fn rate_limit_ns(text: &str) -> Result<u64, String> {
@@ -836,6 +951,55 @@ mod tests {
         );
         let by_field = sys_enter_filtering(4);
         assert_eq!(by_field.hooks[0].spec.selectors[0].args[0].arg, 0);
+    }
+
+    #[test]
+    fn in_map_values_expand_ranges_and_syscall_lists() {
+        let list = |name: &str, list_type: &str, values: &[&str]| ListSpec {
+            name: name.into(),
+            list_type: list_type.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            ..ListSpec::default()
+        };
+        let lists = [
+            list(
+                "dups",
+                "syscalls",
+                &["sys_dup", "__x64_sys_dup2", "x64/sys_dup3"],
+            ),
+            list("foreign", "syscalls", &["i386/sys_dup"]),
+            list("prefixed", "syscalls", &["__ia32_sys_dup"]),
+            list("all", "generated_syscalls", &[]),
+            list("unknown", "syscalls", &["sys_no_such_call"]),
+        ];
+        let expand = |value: &str| {
+            let mut out = std::collections::BTreeSet::new();
+            in_map_values(value, &lists, &mut out).map(|()| out.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(expand("list:dups"), Ok(vec![32, 33, 292]));
+        assert_eq!(expand("3:5"), Ok(vec![3, 4, 5]));
+        assert_eq!(
+            expand("5:3"),
+            Ok(vec![3, 4, 5]),
+            "reversed bounds, as Tetragon"
+        );
+        assert_eq!(expand("-1"), Ok(vec![u64::MAX]), "sign-extended");
+        assert_eq!(expand("0x10"), Ok(vec![16]));
+        let all = expand("list:all").unwrap();
+        assert!(
+            all.len() > 300 && all.contains(&0) && all.contains(&59),
+            "{all:?}"
+        );
+        for (value, part) in [
+            ("list:foreign", "not a x64 syscall"),
+            ("list:prefixed", "not a x64 syscall"),
+            ("list:unknown", "no syscall named \"no_such_call\""),
+            ("0:100000", "more than 16384 values"),
+            ("x", "is not an integer"),
+        ] {
+            let error = expand(value).unwrap_err();
+            assert!(error.contains(part), "{value}: {error}");
+        }
     }
 
     #[test]

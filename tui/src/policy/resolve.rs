@@ -452,7 +452,7 @@ fn arch_prefix() -> &'static str {
 /// The syscall a kernel function name stands for: `sys_read`, `__x64_sys_read`, `__se_sys_read`,
 /// `__do_sys_read` and `ksys_read` are all `read`. A foreign arch prefix is an error, as in
 /// Tetragon.
-fn syscall_of(call: &str) -> Result<Option<String>, String> {
+pub(super) fn syscall_of(call: &str) -> Result<Option<String>, String> {
     const FOREIGN: [&str; 3] = ["__x64_", "__arm64_", "__ia32_"];
     let mut name = call;
     if let Some(rest) = name.strip_prefix(arch_prefix()) {

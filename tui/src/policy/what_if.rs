@@ -50,6 +50,8 @@ pub struct WhatIf {
     hooks: Vec<CompiledHook>,
     /// Stored strings by (postfix?, filter id); postfix ones reversed.
     strings: HashMap<(bool, u32), Vec<Vec<u8>>>,
+    /// InMap and NotInMap values by (filter id, value).
+    map_values: HashSet<(u32, u64)>,
     mode: Mode,
     /// Followed files by (pid, fd).
     followed: HashMap<(u32, u64), String>,
@@ -90,6 +92,11 @@ impl WhatIf {
         Ok(WhatIf {
             hooks: compiled.hooks,
             strings,
+            map_values: compiled
+                .map_values
+                .iter()
+                .map(|v| (v.filter, v.value))
+                .collect(),
             mode,
             followed: HashMap::new(),
             followed_paths: HashSet::new(),
@@ -233,6 +240,12 @@ impl WhatIf {
                 values
                     .text(arg)
                     .is_some_and(|text| self.string_matches(filter.op, filter.strings, text))
+            }
+            Some(_) if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
+                values.number(arg).is_some_and(|value| {
+                    let found = self.map_values.contains(&(filter.strings, value as u64));
+                    filter.in_map_verdict(found)
+                })
             }
             Some(_) => values
                 .number(arg)

@@ -16,7 +16,7 @@ use aya::{
     },
 };
 use tetrascope_shared::policy::{
-    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES,
+    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES, MapValue,
     PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS, TracepointField,
     TracepointSite, counter, mode, site,
 };
@@ -54,6 +54,7 @@ pub struct LoadedPolicy {
     pub slot: u32,
     pub hook_ids: Vec<u32>,
     strings: Vec<StringEntry>,
+    map_values: Vec<MapValue>,
     attachments: Vec<TracepointLink>,
     sites: Vec<u64>,
     uprobe_slots: Vec<u32>,
@@ -78,6 +79,7 @@ pub(super) struct PolicyMaps {
     uprobe_sites: Array<MapData, HookList>,
     strings: LpmTrie<MapData, StringMatch, u32>,
     postfixes: LpmTrie<MapData, StringMatch, u32>,
+    map_values: HashMap<MapData, MapValue, u8>,
     state: Array<MapData, PolicyState>,
     counters: PerCpuArray<MapData, [u64; counter::COUNT]>,
     cgroups: PolicyCgroups,
@@ -112,6 +114,7 @@ impl PolicyMaps {
             uprobe_sites: Array::try_from(map("UPROBE_SITES")?)?,
             strings: LpmTrie::try_from(map("STRINGS")?)?,
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
+            map_values: HashMap::try_from(map("IN_MAP_VALUES")?)?,
             state: Array::try_from(map("POLICY_STATE")?)?,
             counters: PerCpuArray::try_from(map("POLICY_COUNTERS")?)?,
             cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
@@ -206,6 +209,12 @@ impl PolicyMaps {
             trie.insert(&string_key(entry), entry.bytes.len() as u32, 0)
                 .context("adding a selector string")?;
             loaded.strings.push(entry.clone());
+        }
+        for value in &compiled.map_values {
+            self.map_values
+                .insert(value, 1, 0)
+                .context("adding an InMap value (the values of all policies fill the map)")?;
+            loaded.map_values.push(*value);
         }
         if compiled.follows_fds {
             for (program, tracepoint) in DUPLICATE_TRACKING {
@@ -350,6 +359,9 @@ impl PolicyMaps {
                 &mut self.strings
             };
             let _ = trie.remove(&string_key(entry));
+        }
+        for value in &loaded.map_values {
+            let _ = self.map_values.remove(value);
         }
         let _ = self.state.set(loaded.slot, PolicyState::default(), 0);
         self.cgroups.clear(loaded.slot);

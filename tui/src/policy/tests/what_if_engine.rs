@@ -1,5 +1,5 @@
 //! What-if on recorded calls, for the selector and action semantics the probes share with it:
-//! `rateLimit` windows and scopes.
+//! `rateLimit` windows and scopes, InMap and NotInMap.
 use super::*;
 use crate::event::{Event, Fraction, Timestamp, decode_json_line};
 use what_if::WhatIf;
@@ -75,4 +75,29 @@ fn rate_limit_scopes_count_threads_processes_or_everything() {
         posted(&openat_post("\n        rateLimit: 1m"), &calls),
         [true, true, true]
     );
+}
+
+#[test]
+fn in_map_and_not_in_map_compare_integers_with_their_values() {
+    let policy = |operator: &str| {
+        let spec = format!(
+            "  kprobes:\n  - call: sys_close\n    syscall: true\n    args:\n    - index: 0\n      type: int\n    selectors:\n    - matchArgs:\n      - index: 0\n        operator: {operator}\n        values: [\"0:2\", \"-1\"]\n"
+        );
+        parse_ok(&document("in-map", &spec)).remove(0)
+    };
+    let close = |fd: i32| {
+        let line = format!(
+            r#"{{"process_kprobe":{{"process":{{"pid":7,"binary":"/usr/bin/cat"}},"function_name":"__x64_sys_close","args":[{{"int_arg":{fd}}}]}},"time":"2026-01-01T00:00:00Z"}}"#
+        );
+        decode_json_line(line.as_bytes()).unwrap()
+    };
+    let fds = [-1, 0, 2, 3, 100];
+    for (operator, expected) in [
+        ("InMap", [true, true, true, false, false]),
+        ("NotInMap", [false, false, false, true, true]),
+    ] {
+        let mut what_if = WhatIf::new(&policy(operator), Mode::Enforce).unwrap();
+        let matched = fds.map(|fd| what_if.evaluate(&close(fd)).is_some());
+        assert_eq!(matched, expected, "{operator}");
+    }
 }
