@@ -330,6 +330,11 @@ pub struct SelectorSpec {
     /// Binary filter: an `op` over the string filter `binary_strings`.
     pub binary_op: u32,
     pub binary_strings: u32,
+    /// followChildren: 1 + the bit of `ProcessInfo::follow` that marks processes forked by the
+    /// binaries (or by such processes) since the policy was loaded; 0: none. Compilation sets 1,
+    /// loading the bit.
+    pub binary_follow: u32,
+    pub _pad: u32,
     pub args: [ArgFilter; MAX_ARG_FILTERS],
     pub returns: [ArgFilter; 1],
     pub namespaces: [NamespaceFilter; MAX_NS_FILTERS],
@@ -359,6 +364,9 @@ pub struct StringMatch {
     pub filter: u32,
     pub data: [u8; MATCH_LEN],
 }
+
+/// followChildren selectors loaded at once (bits of `ProcessInfo::follow`), as in Tetragon.
+pub const MAX_FOLLOW_CHILDREN: u32 = 64;
 
 /// Bytes of a followed fd's path kept (Tetragon kept 256).
 pub const FOLLOWED_LEN: usize = 1024;
@@ -391,6 +399,10 @@ pub struct ProcessInfo {
     pub exec_ns_pid: u32,
     pub binary_len: u32,
     pub _pad: u32,
+    /// followChildren bits (`SelectorSpec::binary_follow`): forks inherit them, with the bits of
+    /// their parent's binary (`FOLLOW_BINARIES`) added; an exec keeps them.
+    pub follow: u64,
+    /// The binary's path, zero after `binary_len` (the key of `FOLLOW_BINARIES`).
     pub binary: [u8; MATCH_LEN],
     /// The last `POSTFIX_LEN` bytes of `binary`, reversed.
     pub binary_tail: [u8; POSTFIX_LEN],

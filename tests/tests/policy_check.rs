@@ -111,3 +111,20 @@ fn tracepoint_and_uprobe_hooks_name_their_mechanism_or_why_not() {
     let (code, out) = check(&[path("list-syscalls-tracepoint.yaml")]);
     assert_eq!(code, 0, "InMap on a syscall list runs here: {out}");
 }
+
+#[test]
+fn rate_limits_in_map_and_follow_children_run_here() {
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/policies/shell-children-dups.yaml"
+    );
+    let (code, out) = check(&[policy.to_owned()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "spec.tracepoints[0] raw_syscalls/sys_enter: tracepoint raw_syscalls/sys_enter"
+        ),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("  runs here"), "{out}");
+}

@@ -1,6 +1,6 @@
 //! Selector and action semantics of the policy engine on the real kernel (root), with real
-//! processes: `rateLimit` on Post, InMap/NotInMap on syscall ids, and what-if giving the same
-//! answer on the same calls.
+//! processes: `rateLimit` on Post, InMap/NotInMap on syscall ids, matchBinaries' followChildren,
+//! and what-if giving the same answer on the same calls.
 mod common;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
@@ -230,5 +230,93 @@ fn in_map_catches_exactly_the_listed_syscalls_and_not_in_map_the_others() {
             );
             assert_eq!(&matched, live, "what-if of {}", policy.name);
         }
+    });
+}
+
+#[test]
+fn follow_children_catches_what_the_binary_forks_after_the_load_only() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("follow-children");
+    let target = dir.join("x.follow-target");
+    std::fs::write(&target, "x").unwrap();
+    let target = target.display().to_string();
+    let shell = dir.join("sh-follow");
+    std::fs::copy("/usr/bin/dash", &shell).unwrap();
+    let shell = shell.display().to_string();
+    // A child of the shell forked before the load: it opens the target once told to.
+    let (ready, go) = (dir.join("ready"), dir.join("go"));
+    let waiting = format!(
+        "import os, time\nopen('{}', 'w').close()\nwhile not os.path.exists('{}'): time.sleep(0.05)\nopen('{target}').close()",
+        ready.display(),
+        go.display()
+    );
+    let mut early = Command::new(&shell)
+        .args(["-c", &format!("/usr/bin/python3 -c \"{waiting}\"; true")])
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let follow = openat_policy("follow-children", ".follow-target", "")
+        .yaml
+        .replace(
+            "    - matchArgs:",
+            &format!(
+                "    - matchBinaries:\n      - operator: In\n        values: [\"{shell}\"]\n        followChildren: true\n      matchArgs:"
+            ),
+        )
+        .replace("action: Post", "action: Sigkill");
+    let follow = policy::parse_str(&follow, None).unwrap().remove(0);
+    let every = openat_policy("follow-every", ".follow-target", "");
+    common::runtime().block_on(async {
+        let mut source = start(&[&follow, &every]);
+        std::fs::write(&go, "").unwrap();
+        assert!(early.wait().unwrap().success());
+        let direct = Command::new("/usr/bin/cat").arg(&target).output().unwrap();
+        let status = dir.join("status");
+        let forked = Command::new(&shell)
+            .args([
+                "-c",
+                &format!("/usr/bin/cat {target}; echo $? > {}", status.display()),
+            ])
+            .status()
+            .unwrap();
+        let events = drain(&mut source);
+
+        assert!(
+            direct.status.success(),
+            "not forked by the shell: {direct:?}"
+        );
+        assert!(forked.success());
+        let code = std::fs::read_to_string(&status).unwrap();
+        assert_eq!(code.trim(), "137", "the shell's child cat is killed");
+        let kills: Vec<_> = events
+            .iter()
+            .filter(|e| policy_name(e) == Some("follow-children"))
+            .collect();
+        assert_eq!(kills.len(), 1, "{kills:#?}");
+        let killed = kills[0].process().unwrap();
+        assert_eq!(killed.binary, "/usr/bin/cat");
+        assert_eq!(kills[0].parent().unwrap().binary, shell);
+
+        // What-if, on the same opens and the processes' lineage, kills the same one only.
+        let mut what_if = WhatIf::new(&follow, Mode::Enforce).unwrap();
+        let matched: Vec<_> = events
+            .iter()
+            .filter(|e| policy_name(e).is_none_or(|name| name == "follow-every"))
+            .filter(|e| what_if.evaluate(e).is_some())
+            .collect();
+        assert_eq!(matched.len(), 1, "{matched:#?}");
+        assert_eq!(matched[0].process().unwrap().exec_id, killed.exec_id);
+        let every_open = events
+            .iter()
+            .filter(|e| policy_name(e) == Some("follow-every"))
+            .count();
+        assert_eq!(
+            every_open, 3,
+            "the early child, the direct cat, the forked cat"
+        );
     });
 }

@@ -427,7 +427,7 @@ fn selector_matches(
     }
     if selector.binary_op != op::NONE {
         let passed = match process {
-            Some(p) => binary_matches(selector.binary_op, selector.binary_strings, p),
+            Some(p) => binary_matches(selector, p),
             // Unknown binary: only negative filters pass.
             None => matches!(
                 selector.binary_op,
@@ -471,13 +471,19 @@ fn selector_matches(
     true
 }
 
-/// A separate function so that the compiler cannot compute field addresses of the process entry
-/// before its null check (the verifier rejects arithmetic on a maybe-null map value).
+/// Whether the process passes the selector's binary filter: a process forked by one of the
+/// binaries (followChildren) counts as one of them. A separate function so that the compiler
+/// cannot compute field addresses of the process entry before its null check (the verifier
+/// rejects arithmetic on a maybe-null map value).
 #[inline(never)]
-fn binary_matches(operator: u32, filter: u32, process: &ProcessInfo) -> bool {
+fn binary_matches(selector: &SelectorSpec, process: &ProcessInfo) -> bool {
+    let follow = selector.binary_follow;
+    if follow != 0 && (process.follow >> ((follow - 1) & 63)) & 1 != 0 {
+        return selector.binary_op == op::EQUAL;
+    }
     strings::matches(
-        operator,
-        filter,
+        selector.binary_op,
+        selector.binary_strings,
         process.binary.as_ptr(),
         process.binary_tail.as_ptr(),
         process.binary_len,

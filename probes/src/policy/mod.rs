@@ -15,10 +15,10 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, lpm_trie::Key},
 };
 use tetrascope_shared::policy::{
-    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_IN_MAP_VALUES, MAX_POLICIES,
-    MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, MapValue, PendingCall,
-    PolicyCgroup, PolicyState, ProcessInfo, RateKey, StringArg, StringMatch, TracepointSite,
-    counter,
+    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_IN_MAP_VALUES,
+    MAX_POLICIES, MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, MapValue,
+    PendingCall, PolicyCgroup, PolicyState, ProcessInfo, RateKey, StringArg, StringMatch,
+    TracepointSite, counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -76,6 +76,15 @@ pub static FOLLOWED: LruHashMap<FdKey, FollowedPath> = LruHashMap::with_max_entr
 /// Binary and exec-time pids by tgid, kept from exec (and fork) to exit.
 #[map]
 pub static PROCS: LruHashMap<u32, ProcessInfo> = LruHashMap::with_max_entries(32768, 0);
+
+/// The followChildren bits of each binary path (zero-padded): its forks get them.
+#[map]
+pub static FOLLOW_BINARIES: HashMap<[u8; MATCH_LEN], u64> = HashMap::with_max_entries(1024, 0);
+
+/// The followChildren bits in use (slot 0): forks and execs pass on no other (a process keeps
+/// a bit freed since, which no selector reads, until it execs or exits).
+#[map]
+pub static FOLLOW_LIVE: Array<u64> = Array::with_max_entries(1, 0);
 
 /// Processes that are never signalled: PID 1 and tetrascope itself (filled by userspace).
 #[map]

@@ -444,10 +444,17 @@ impl SelectorCompiler<'_> {
         }
         if let Some(binaries) = selector.match_binaries.first() {
             if binaries.follow_children {
-                return Err(
-                    "matchBinaries[0].followChildren: not evaluated by tetrascope's probes yet"
-                        .into(),
-                );
+                if !matches!(
+                    binaries.operator,
+                    BinaryOperator::In | BinaryOperator::NotIn
+                ) {
+                    return Err(
+                        "matchBinaries[0].followChildren: with the operators In and NotIn only"
+                            .into(),
+                    );
+                }
+                // The load gives the selector its bit.
+                spec.binary_follow = 1;
             }
             let operator = match binaries.operator {
                 BinaryOperator::In => op::EQUAL,

@@ -8,6 +8,11 @@
 //! recorded `fd_install` (fd and path) and `close` (fd) events. An `fd` argument, which events
 //! carry as its path, counts as followed once the process followed a file of that path: the
 //! duplicates the probes follow (`dup2` onto stdin for a shell's `< FILE`) are not in recordings.
+//!
+//! The policy counts as loaded at the first event. A `rateLimit` window is timed by the events'
+//! times. followChildren marks a process that started after the load, whose parent runs one of
+//! the binaries or is marked itself (from the parents the events name; the probes also keep the
+//! mark across an exec of the same process, which a recording shows as a new process).
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
@@ -59,6 +64,13 @@ pub struct WhatIf {
     followed_paths: HashSet<(u32, String)>,
     /// Time (ns) of the last post of each rate-limited Post, by what it posted.
     rate_limits: HashMap<RateKey, u64>,
+    /// The binary filters of followChildren selectors.
+    follow_filters: Vec<u32>,
+    /// The time of the first event: the policy counts as loaded then.
+    loaded_at: Option<i128>,
+    /// Of each process seen (by exec_id), the followChildren filters it follows: it started
+    /// after the load, and its parent follows them or runs one of their binaries.
+    follows: HashMap<String, Vec<u32>>,
 }
 
 /// What a rate-limited Post counts together, as the probes key it: the hook, the selector, the
@@ -80,6 +92,13 @@ impl WhatIf {
             next_filter: &mut next_filter,
         }
         .compile(policy, &hooks)?;
+        let follow_filters = compiled
+            .hooks
+            .iter()
+            .flat_map(|hook| &hook.spec.selectors[..hook.spec.selector_count as usize])
+            .filter(|selector| selector.binary_follow != 0)
+            .map(|selector| selector.binary_strings)
+            .collect();
         let mut strings: HashMap<(bool, u32), Vec<Vec<u8>>> = HashMap::new();
         for StringEntry {
             postfix,
@@ -101,11 +120,15 @@ impl WhatIf {
             followed: HashMap::new(),
             followed_paths: HashSet::new(),
             rate_limits: HashMap::new(),
+            follow_filters,
+            loaded_at: None,
+            follows: HashMap::new(),
         })
     }
 
     /// Evaluates one recorded event; None when no hook of the policy saw it or no selector matched.
     pub fn evaluate(&mut self, event: &Event) -> Option<WhatIfMatch> {
+        self.note_process(event);
         let (seen, args, ret) = match &event.body {
             EventBody::ProcessKprobe(k) => (
                 Seen::Function(&k.function_name),
@@ -188,6 +211,39 @@ impl WhatIf {
         false
     }
 
+    /// Notes which followChildren filters the event's process follows, the first time it is
+    /// seen (its exec event, in a recording of everything).
+    fn note_process(&mut self, event: &Event) {
+        let time = event.time.map(|t| t.unix_nanos());
+        self.loaded_at = self.loaded_at.or(time);
+        let Some(process) = event.process() else {
+            return;
+        };
+        if self.follow_filters.is_empty()
+            || process.exec_id.is_empty()
+            || self.follows.contains_key(&process.exec_id)
+        {
+            return;
+        }
+        let after_load = process
+            .start_time
+            .zip(self.loaded_at)
+            .is_some_and(|(start, loaded)| start.unix_nanos() > loaded);
+        let mut follows = Vec::new();
+        if after_load {
+            let inherited = self.follows.get(&process.parent_exec_id);
+            let parent_binary = event.parent().map(|p| p.binary.as_str());
+            for &filter in &self.follow_filters {
+                let by_parent = parent_binary
+                    .is_some_and(|binary| self.string_matches(op::EQUAL, filter, binary));
+                if by_parent || inherited.is_some_and(|bits| bits.contains(&filter)) {
+                    follows.push(filter);
+                }
+            }
+        }
+        self.follows.insert(process.exec_id.clone(), follows);
+    }
+
     fn fds_followed(&self, spec: &HookSpec, values: &Values, pid: u32) -> bool {
         (0..spec.arg_count as usize)
             .filter(|&i| spec.arg_kind[i] == arg_kind::FD)
@@ -208,10 +264,24 @@ impl WhatIf {
         if selector.pid.op != op::NONE && !selector.pid.matches(pid_of(selector, process)) {
             return false;
         }
-        if selector.binary_op != op::NONE
-            && !self.string_matches(selector.binary_op, selector.binary_strings, &process.binary)
-        {
-            return false;
+        if selector.binary_op != op::NONE {
+            // A process forked by one of the binaries (followChildren) counts as one of them.
+            let child = selector.binary_follow != 0
+                && self
+                    .follows
+                    .get(&process.exec_id)
+                    .is_some_and(|follows| follows.contains(&selector.binary_strings));
+            let passed = match child {
+                true => selector.binary_op == op::EQUAL,
+                false => self.string_matches(
+                    selector.binary_op,
+                    selector.binary_strings,
+                    &process.binary,
+                ),
+            };
+            if !passed {
+                return false;
+            }
         }
         for filter in selector.args.iter().filter(|f| f.op != op::NONE) {
             if !self.arg_matches(spec, filter, values) {

@@ -1,7 +1,7 @@
 //! The probes' policy maps and the on-demand attachment of the policy programs: what loading,
 //! switching and unloading a compiled policy does in the kernel.
 use std::{
-    collections::{BTreeMap, HashMap as StdHashMap},
+    collections::{BTreeMap, HashMap as StdHashMap, VecDeque},
     os::fd::AsFd,
 };
 
@@ -16,9 +16,9 @@ use aya::{
     },
 };
 use tetrascope_shared::policy::{
-    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES, MapValue,
-    PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS, TracepointField,
-    TracepointSite, counter, mode, site,
+    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS, MAX_POLICIES,
+    MAX_UPROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS,
+    TracepointField, TracepointSite, counter, mode, site,
 };
 
 use super::{cookie_link::CookieLink, policy_cgroups::PolicyCgroups, tracefs};
@@ -55,6 +55,8 @@ pub struct LoadedPolicy {
     pub hook_ids: Vec<u32>,
     strings: Vec<StringEntry>,
     map_values: Vec<MapValue>,
+    /// followChildren bits and the binaries that give them.
+    follow_children: Vec<(u32, Vec<BinaryKey>)>,
     attachments: Vec<TracepointLink>,
     sites: Vec<u64>,
     uprobe_slots: Vec<u32>,
@@ -85,6 +87,8 @@ pub(super) struct PolicyMaps {
     cgroups: PolicyCgroups,
     protected: HashMap<MapData, u32, u32>,
     procs: HashMap<MapData, u32, ProcessInfo>,
+    follow_binaries: HashMap<MapData, BinaryKey, u64>,
+    follow_live: Array<MapData, u64>,
     rate_limits: HashMap<MapData, RateKey, u64>,
     /// Hook ids listed under each site, mirrored from `SITES`.
     site_hooks: BTreeMap<u64, Vec<u32>>,
@@ -97,7 +101,12 @@ pub(super) struct PolicyMaps {
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
     free_uprobes: Vec<u32>,
+    /// followChildren bits, the longest free first.
+    free_follow_children: VecDeque<u32>,
 }
+
+/// A binary path as `ProcessInfo::binary` holds it: zero-padded.
+type BinaryKey = [u8; MATCH_LEN];
 
 impl PolicyMaps {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self> {
@@ -120,6 +129,8 @@ impl PolicyMaps {
             cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
             protected: HashMap::try_from(map("PROTECTED")?)?,
             procs: HashMap::try_from(map("PROCS")?)?,
+            follow_binaries: HashMap::try_from(map("FOLLOW_BINARIES")?)?,
+            follow_live: Array::try_from(map("FOLLOW_LIVE")?)?,
             rate_limits: HashMap::try_from(map("RATE_LIMITS")?)?,
             site_hooks: BTreeMap::new(),
             tracepoint_fields: BTreeMap::new(),
@@ -128,6 +139,7 @@ impl PolicyMaps {
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
             free_uprobes: (0..MAX_UPROBES).rev().collect(),
+            free_follow_children: (0..MAX_FOLLOW_CHILDREN).collect(),
         })
     }
 
@@ -144,6 +156,7 @@ impl PolicyMaps {
             exec_ns_pid: ns_pid,
             binary_len: binary.len() as u32,
             _pad: 0,
+            follow: 0,
             binary: [0; MATCH_LEN],
             binary_tail: [0; tetrascope_shared::policy::POSTFIX_LEN],
         };
@@ -234,6 +247,7 @@ impl PolicyMaps {
             let mut spec = hook.spec;
             spec.policy = loaded.slot;
             self.place_fields(hook, &mut spec)?;
+            self.follow_children(&mut spec, &compiled.strings, loaded)?;
             self.hooks.set(id, spec, 0)?;
             for mechanism in &hook.mechanisms {
                 let Some(key) = mechanism.site_key() else {
@@ -254,6 +268,83 @@ impl PolicyMaps {
             }
         }
         Ok(())
+    }
+
+    /// Gives each followChildren selector of the hook its bit, and the binaries it names that
+    /// bit: processes they fork from now on carry it.
+    fn follow_children(
+        &mut self,
+        spec: &mut HookSpec,
+        strings: &[StringEntry],
+        loaded: &mut LoadedPolicy,
+    ) -> Result<()> {
+        let count = spec.selector_count as usize;
+        for selector in spec.selectors.iter_mut().take(count) {
+            if selector.binary_follow == 0 {
+                continue;
+            }
+            let bit = self.take_follow_bit()?;
+            let binaries: Vec<BinaryKey> = strings
+                .iter()
+                .filter(|s| !s.postfix && s.filter == selector.binary_strings)
+                .map(|s| {
+                    let mut key = [0; MATCH_LEN];
+                    key[..s.bytes.len()].copy_from_slice(&s.bytes);
+                    key
+                })
+                .collect();
+            loaded.follow_children.push((bit, binaries.clone()));
+            for key in &binaries {
+                let bits = self.follow_binaries.get(key, 0).unwrap_or(0);
+                self.follow_binaries
+                    .insert(key, bits | 1 << bit, 0)
+                    .context("adding a followChildren binary")?;
+            }
+            selector.binary_follow = bit + 1;
+        }
+        Ok(())
+    }
+
+    /// A free followChildren bit that no process carries any more (processes keep a freed bit
+    /// until they exec or exit, but do not pass it on), made live.
+    fn take_follow_bit(&mut self) -> Result<u32> {
+        let carried = self
+            .procs
+            .iter()
+            .filter_map(Result::ok)
+            .fold(0u64, |bits, (_, info)| bits | info.follow);
+        let at = self
+            .free_follow_children
+            .iter()
+            .position(|bit| carried & 1 << bit == 0)
+            .ok_or_else(|| {
+                anyhow!("{MAX_FOLLOW_CHILDREN} followChildren matchBinaries are loaded already")
+            })?;
+        let bit = self.free_follow_children.remove(at).expect("found");
+        let live = self.follow_live.get(&0, 0)?;
+        self.follow_live.set(0, live | 1 << bit, 0)?;
+        Ok(bit)
+    }
+
+    /// Takes a followChildren bit back: no fork or exec passes it on from now on, and its
+    /// binaries give it no more.
+    fn release_follow_bit(&mut self, bit: u32, binaries: &[BinaryKey]) {
+        let mask = 1u64 << bit;
+        if let Ok(live) = self.follow_live.get(&0, 0) {
+            let _ = self.follow_live.set(0, live & !mask, 0);
+        }
+        for key in binaries {
+            match self.follow_binaries.get(key, 0) {
+                Ok(bits) if bits & !mask != 0 => {
+                    let _ = self.follow_binaries.insert(key, bits & !mask, 0);
+                }
+                Ok(_) => {
+                    let _ = self.follow_binaries.remove(key);
+                }
+                Err(_) => {}
+            }
+        }
+        self.free_follow_children.push_back(bit);
     }
 
     /// Gives each record field a tracepoint hook reads a slot of its tracepoint's site, and
@@ -362,6 +453,9 @@ impl PolicyMaps {
         }
         for value in &loaded.map_values {
             let _ = self.map_values.remove(value);
+        }
+        for (bit, binaries) in &loaded.follow_children {
+            self.release_follow_bit(*bit, binaries);
         }
         let _ = self.state.set(loaded.slot, PolicyState::default(), 0);
         self.cgroups.clear(loaded.slot);
