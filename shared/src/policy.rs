@@ -75,6 +75,18 @@ pub mod arg_kind {
     pub const KERNEL_STRING: u32 = 9;
 }
 
+/// The raw argument slot of a return uprobe's returned value (`returnArg`).
+pub const RETURN_SLOT: u32 = 7;
+
+/// A return uprobe's call in progress: the thread and the attachment's slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct UprobeCall {
+    pub pid_tgid: u64,
+    pub slot: u32,
+    pub _pad: u32,
+}
+
 /// Uprobe attachments at once (`UPROBE_SITES` slots).
 pub const MAX_UPROBES: u32 = 256;
 /// Tracepoints with hooks at once.
@@ -470,4 +482,5 @@ mod pod {
     unsafe impl aya::Pod for TracepointSite {}
     unsafe impl aya::Pod for RateKey {}
     unsafe impl aya::Pod for MapValue {}
+    unsafe impl aya::Pod for UprobeCall {}
 }

@@ -5,7 +5,7 @@ use tetrascope_shared::{
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
-        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, SelectorSpec,
+        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, RETURN_SLOT, SelectorSpec,
         TracepointField, action, arg_kind, hook_flags, op, pid_flags, rate_scope,
     },
 };
@@ -138,19 +138,40 @@ impl Compiler<'_> {
         let is_return = mechanisms
             .iter()
             .any(|m| matches!(m, Mechanism::SyscallExit { .. }));
+        // A return uprobe's returned value is one more argument, read from its own raw slot.
+        let uprobe_return = mechanisms
+            .iter()
+            .any(|m| matches!(m, Mechanism::Uprobe { ret: true, .. }));
+        let mut args = parts.args.to_vec();
+        let return_position = match (uprobe_return, parts.return_arg) {
+            (true, Some(ret)) => {
+                args.push(Arg {
+                    label: ret.label.clone().or_else(|| Some("return".into())),
+                    ..ret.clone()
+                });
+                Some(args.len() as u32 - 1)
+            }
+            (true, None) => return Err("returnArg: required with return: true".into()),
+            _ => None,
+        };
         // `policy` (the slot) is set when the policy is loaded.
         let mut spec = HookSpec::default();
-        if parts.args.len() > MAX_HOOK_ARGS {
-            return Err(format!("args: at most {MAX_HOOK_ARGS} arguments"));
+        if args.len() > MAX_HOOK_ARGS {
+            let with = if return_position.is_some() {
+                " (the returnArg counts as one)"
+            } else {
+                ""
+            };
+            return Err(format!("args: at most {MAX_HOOK_ARGS} arguments{with}"));
         }
-        spec.arg_count = parts.args.len() as u32;
+        spec.arg_count = args.len() as u32;
         let format = mechanisms.iter().find_map(|m| match m {
             Mechanism::Tracepoint { format, .. } => Some(format),
             _ => None,
         });
         let mut arg_types = Vec::new();
         let mut record_fields = Vec::new();
-        for (position, arg) in parts.args.iter().enumerate() {
+        for (position, arg) in args.iter().enumerate() {
             let ty = match format {
                 Some(format) => {
                     let read = tracepoint_arg::read(arg, format)
@@ -161,9 +182,16 @@ impl Compiler<'_> {
                     read.ty
                 }
                 None => {
+                    let field = match return_position {
+                        Some(at) if at as usize == position => "returnArg".to_owned(),
+                        _ => format!("args[{position}]"),
+                    };
                     spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
-                        .map_err(|reason| format!("args[{position}].type: {reason}"))?;
-                    spec.arg_index[position] = arg.index;
+                        .map_err(|reason| format!("{field}.type: {reason}"))?;
+                    spec.arg_index[position] = match return_position {
+                        Some(at) if at as usize == position => RETURN_SLOT,
+                        _ => arg.index,
+                    };
                     arg.ty
                 }
             };
@@ -183,7 +211,8 @@ impl Compiler<'_> {
         let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
         for (index, selector) in parts.selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
-                args: parts.args,
+                args: &args,
+                return_position,
                 types: &types,
                 index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
@@ -237,6 +266,7 @@ fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
                 path,
                 symbol,
                 offset,
+                ..
             } = mechanism
             else {
                 return None;
@@ -284,7 +314,7 @@ impl<'a> HookParts<'a> {
                     selectors: &uprobe.selectors,
                     message: uprobe.message.as_deref(),
                     tags: &uprobe.tags,
-                    return_arg: None,
+                    return_arg: uprobe.return_arg.as_ref(),
                 }
             }
             HookKind::LsmHook => {
@@ -380,6 +410,8 @@ fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
 
 struct SelectorCompiler<'a> {
     args: &'a [Arg],
+    /// A return uprobe's returned value: its position in `args` (the last).
+    return_position: Option<u32>,
     /// The type of each argument (a tracepoint's `auto` resolved from its field).
     types: &'a [ArgType],
     /// matchArgs `index` may be the position in `args` (tracepoints), not only an argument's
@@ -477,7 +509,24 @@ impl SelectorCompiler<'_> {
                 .arg_filter(filter)
                 .map_err(|e| format!("matchArgs[{index}].{e}"))?;
         }
-        if let Some(returns) = selector.match_return_args.first() {
+        if let Some(position) = self.return_position {
+            // A return uprobe's value is an argument: its filters are argument filters.
+            for (index, filter) in selector.match_return_args.iter().enumerate() {
+                let at = selector.match_args.len() + index;
+                if at >= MAX_ARG_FILTERS {
+                    return Err(format!(
+                        "matchReturnArgs: at most {MAX_ARG_FILTERS} filters with matchArgs"
+                    ));
+                }
+                let on_return = ArgSelector {
+                    args: vec![position],
+                    ..filter.clone()
+                };
+                spec.args[at] = self
+                    .arg_filter(&on_return)
+                    .map_err(|e| format!("matchReturnArgs[{index}].{e}"))?;
+            }
+        } else if let Some(returns) = selector.match_return_args.first() {
             if !self.is_return || selector.match_return_args.len() > 1 {
                 return Err("matchReturnArgs: one filter, on return probes only".into());
             }

@@ -30,18 +30,23 @@ use crate::policy::{
 
 /// The program at every uprobe attachment.
 const UPROBE_PROGRAM: &str = "policy_uprobe";
+/// The programs of a return uprobe: at the function's entry, and at its return.
+const URETPROBE_PROGRAMS: [&str; 2] = ["policy_uprobe_entry", "policy_uretprobe"];
 
-/// Verifies the uprobe program at start, as the tracepoint programs are.
+/// Verifies the uprobe programs at start, as the tracepoint programs are.
 pub(super) fn load_uprobe_program(ebpf: &mut Ebpf) -> Result<()> {
-    uprobe_program(ebpf)?
-        .load()
-        .with_context(|| format!("verifying {UPROBE_PROGRAM}"))
+    for name in [UPROBE_PROGRAM].iter().chain(&URETPROBE_PROGRAMS) {
+        uprobe_program(ebpf, name)?
+            .load()
+            .with_context(|| format!("verifying {name}"))?;
+    }
+    Ok(())
 }
 
-fn uprobe_program(ebpf: &mut Ebpf) -> Result<&mut UProbe> {
+fn uprobe_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe> {
     Ok(ebpf
-        .program_mut(UPROBE_PROGRAM)
-        .ok_or_else(|| anyhow!("program {UPROBE_PROGRAM} missing from the probes object"))?
+        .program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
         .try_into()?)
 }
 
@@ -97,7 +102,8 @@ pub(super) struct PolicyMaps {
     tracepoint_fields: BTreeMap<u32, Vec<TracepointField>>,
     /// Attached programs and how many hooks use each.
     links: StdHashMap<TracepointLink, (Attached, usize)>,
-    uprobe_links: StdHashMap<u32, UProbeLinkId>,
+    /// Each uprobe slot's attachments, with their programs.
+    uprobe_links: StdHashMap<u32, Vec<(&'static str, UProbeLinkId)>>,
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
     free_uprobes: Vec<u32>,
@@ -384,7 +390,10 @@ impl PolicyMaps {
         mechanism: &Mechanism,
         loaded: &mut LoadedPolicy,
     ) -> Result<()> {
-        let Mechanism::Uprobe { path, offset, .. } = mechanism else {
+        let Mechanism::Uprobe {
+            path, offset, ret, ..
+        } = mechanism
+        else {
             bail!("{mechanism}: not a uprobe");
         };
         let slot = self
@@ -398,14 +407,24 @@ impl PolicyMaps {
         };
         list.ids[0] = id;
         self.uprobe_sites.set(slot, list, 0)?;
-        let point = UProbeAttachPoint {
-            location: UProbeAttachLocation::AbsoluteOffset(*offset),
-            cookie: Some(u64::from(slot)),
+        let programs: &[&'static str] = if *ret {
+            &URETPROBE_PROGRAMS
+        } else {
+            &[UPROBE_PROGRAM]
         };
-        let link = uprobe_program(ebpf)?
-            .attach(point, path, UProbeScope::AllProcesses)
-            .with_context(|| format!("attaching {mechanism}"))?;
-        self.uprobe_links.insert(slot, link);
+        for program in programs {
+            let point = UProbeAttachPoint {
+                location: UProbeAttachLocation::AbsoluteOffset(*offset),
+                cookie: Some(u64::from(slot)),
+            };
+            let link = uprobe_program(ebpf, program)?
+                .attach(point, path, UProbeScope::AllProcesses)
+                .with_context(|| format!("attaching {program} for {mechanism}"))?;
+            self.uprobe_links
+                .entry(slot)
+                .or_default()
+                .push((program, link));
+        }
         Ok(())
     }
 
@@ -415,10 +434,10 @@ impl PolicyMaps {
             self.detach(ebpf, link);
         }
         for slot in &loaded.uprobe_slots {
-            if let Some(link) = self.uprobe_links.remove(slot)
-                && let Ok(program) = uprobe_program(ebpf)
-            {
-                let _ = program.detach(link);
+            for (program, link) in self.uprobe_links.remove(slot).unwrap_or_default() {
+                if let Ok(program) = uprobe_program(ebpf, program) {
+                    let _ = program.detach(link);
+                }
             }
             let _ = self.uprobe_sites.set(*slot, HookList::default(), 0);
             self.free_uprobes.push(*slot);
