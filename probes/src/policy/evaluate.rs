@@ -80,6 +80,7 @@ pub fn evaluate(hook_id: u32) {
         return;
     }
     eval.hook = hook_id;
+    hit.hook = hook_id;
     eval.tgid = tgid;
     eval.task = unsafe { bpf_get_current_task() } as u64;
     eval.strings_used = 0;
@@ -119,7 +120,7 @@ pub fn evaluate(hook_id: u32) {
         let selector = &spec.selectors[chosen];
         post = run_actions(selector, hit, tgid, state.mode);
         // Only the post is limited: the other actions ran.
-        if post && held_back(selector, hit, hook_id, eval.chosen, pid_tgid) {
+        if post && held_back(spec, selector, hit, eval.chosen, pid_tgid) {
             post = false;
             hit.outcome |= outcome::RATE_LIMITED;
         }
@@ -141,7 +142,6 @@ pub fn evaluate(hook_id: u32) {
     };
     hit.pid = tgid;
     hit.tid = pid_tgid as u32;
-    hit.hook = hook_id;
     hit.policy = spec.policy;
     hit.selector = eval.chosen;
     hit.syscall = eval.call.syscall;
@@ -153,9 +153,9 @@ pub fn evaluate(hook_id: u32) {
 /// scope) within the window: the post is then held back. Otherwise this post starts a window.
 #[inline(never)]
 fn held_back(
+    spec: &HookSpec,
     selector: &SelectorSpec,
     hit: &HitRecord,
-    hook: u32,
     chosen: u32,
     pid_tgid: u64,
 ) -> bool {
@@ -174,7 +174,7 @@ fn held_back(
         return false;
     };
     let key = unsafe { &mut *key };
-    key.hook = hook;
+    key.hook = hit.hook;
     key.selector = chosen;
     key.scope = match scope {
         rate_scope::THREAD => pid_tgid as u32,
@@ -183,7 +183,7 @@ fn held_back(
     };
     key._pad = 0;
     for i in 0..MAX_HOOK_ARGS {
-        rate_arg(hit, i, &mut key.args[i]);
+        rate_arg(hit, i, spec.arg_kind[i], &mut key.args[i]);
     }
     let now = unsafe { bpf_ktime_get_boot_ns() };
     if let Some(last) = unsafe { RATE_LIMITS.get(&*key) }
@@ -195,10 +195,14 @@ fn held_back(
     false
 }
 
-/// Argument `i` as a rate limit's key holds it: the first bytes of its string, else its value.
+/// Argument `i` as a rate limit's key holds it: the first bytes of its string, else its value;
+/// nothing of a buffer (its contents are not captured, and its address says nothing).
 #[inline(always)]
-fn rate_arg(hit: &HitRecord, i: usize, out: &mut [u8; RATE_ARG_BYTES]) {
+fn rate_arg(hit: &HitRecord, i: usize, kind: u32, out: &mut [u8; RATE_ARG_BYTES]) {
     *out = [0; RATE_ARG_BYTES];
+    if matches!(kind, arg_kind::CHAR_BUF | arg_kind::NONE) {
+        return;
+    }
     let slot = hit.string_slot[i];
     if slot == u32::MAX {
         out[..8].copy_from_slice(&hit.values[i].to_ne_bytes());

@@ -473,11 +473,14 @@ impl<'a> Values<'a> {
     }
 
     /// Each argument as a rate limit's key holds it: the first bytes of its text, else its
-    /// value (0 where the event has neither, as for a buffer's address).
+    /// value; nothing of a buffer.
     fn rate_args(&self) -> Vec<[u8; RATE_ARG_BYTES]> {
         (0..self.kinds.len())
             .map(|i| {
                 let mut bytes = [0; RATE_ARG_BYTES];
+                if matches!(self.kinds[i], arg_kind::CHAR_BUF | arg_kind::NONE) {
+                    return bytes;
+                }
                 match self.text(i).filter(|_| is_text(self.kinds[i])) {
                     Some(text) => {
                         let head = &text.as_bytes()[..text.len().min(RATE_ARG_BYTES)];
