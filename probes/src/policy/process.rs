@@ -65,8 +65,13 @@ pub fn policy_fork(ctx: TracePointContext) -> u32 {
     if let Some(info) = unsafe { PROCS.get(parent) } {
         let _ = PROCS.insert(child, info, 0);
         if let Some(entry) = PROCS.get_ptr_mut(child) {
-            let own = unsafe { FOLLOW_BINARIES.get(&info.binary) }.copied();
-            unsafe { (*entry).follow = ((*entry).follow | own.unwrap_or(0)) & live_follow_bits() };
+            let live = live_follow_bits();
+            // Without followChildren selectors, no lookup (it hashes the whole path).
+            let own = match live {
+                0 => 0,
+                _ => unsafe { FOLLOW_BINARIES.get(&info.binary) }.map_or(0, |bits| *bits),
+            };
+            unsafe { (*entry).follow = ((*entry).follow | own) & live };
         }
     }
     0

@@ -34,7 +34,7 @@ const UPROBE_PROGRAM: &str = "policy_uprobe";
 const URETPROBE_PROGRAMS: [&str; 2] = ["policy_uprobe_entry", "policy_uretprobe"];
 
 /// Verifies the uprobe programs at start, as the tracepoint programs are.
-pub(super) fn load_uprobe_program(ebpf: &mut Ebpf) -> Result<()> {
+pub(super) fn load_uprobe_programs(ebpf: &mut Ebpf) -> Result<()> {
     for name in [UPROBE_PROGRAM].iter().chain(&URETPROBE_PROGRAMS) {
         uprobe_program(ebpf, name)?
             .load()
