@@ -75,6 +75,18 @@ pub mod arg_kind {
     pub const KERNEL_STRING: u32 = 9;
 }
 
+/// The raw argument slot of a return uprobe's returned value (`returnArg`).
+pub const RETURN_SLOT: u32 = 7;
+
+/// A return uprobe's call in progress: the thread and the attachment's slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct UprobeCall {
+    pub pid_tgid: u64,
+    pub slot: u32,
+    pub _pad: u32,
+}
+
 /// Uprobe attachments at once (`UPROBE_SITES` slots).
 pub const MAX_UPROBES: u32 = 256;
 /// Tracepoints with hooks at once.
@@ -142,6 +154,22 @@ pub mod op {
     /// Set membership (PIDs, namespaces, capabilities, binaries by exact path).
     pub const IN: u32 = 12;
     pub const NOT_IN: u32 = 13;
+    /// Integer set membership through `IN_MAP_VALUES` (unbounded value count).
+    pub const IN_MAP: u32 = 14;
+    pub const NOT_IN_MAP: u32 = 15;
+}
+
+/// Values `IN_MAP_VALUES` holds across all policies.
+pub const MAX_IN_MAP_VALUES: u32 = 16384;
+
+/// Key of `IN_MAP_VALUES`: one value of an InMap/NotInMap filter (`ArgFilter::strings` names
+/// the filter), as the probes hold the argument (integers sign- or zero-extended to 64 bits).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MapValue {
+    pub filter: u32,
+    pub _pad: u32,
+    pub value: u64,
 }
 
 /// `PidFilter::flags`
@@ -161,6 +189,31 @@ pub mod action {
     pub const COPY_FD: u32 = 7;
 }
 
+/// `ActionSpec::rate_scope`: whose posts a Post action's `rateLimit` counts together.
+pub mod rate_scope {
+    pub const THREAD: u32 = 0;
+    pub const PROCESS: u32 = 1;
+    pub const GLOBAL: u32 = 2;
+}
+
+/// Bytes of each argument that go into a rate limit's key (Tetragon's first 40 bytes).
+pub const RATE_ARG_BYTES: usize = 40;
+
+/// Key of the rate limits (`RATE_LIMITS`): what a Post within the window would repeat. The
+/// value is the boot time (ns) of the last post.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RateKey {
+    pub hook: u32,
+    /// 1-based index of the selector.
+    pub selector: u32,
+    /// The thread, the process or 0 (global), as the scope says.
+    pub scope: u32,
+    pub _pad: u32,
+    /// Per argument: the first `RATE_ARG_BYTES` of its string, else its integer value.
+    pub args: [[u8; RATE_ARG_BYTES]; MAX_HOOK_ARGS],
+}
+
 /// `HitRecord::outcome` bits.
 pub mod outcome {
     /// The hit becomes an event.
@@ -173,6 +226,9 @@ pub mod outcome {
     pub const SPARED: u32 = 8;
     pub const FOLLOWED: u32 = 16;
     pub const UNFOLLOWED: u32 = 32;
+    /// The Post was held back by its `rateLimit` (counted; the hit is sent only for its other
+    /// outcomes).
+    pub const RATE_LIMITED: u32 = 64;
 }
 
 /// `PolicyState::mode`
@@ -188,7 +244,9 @@ pub mod counter {
     pub const SIGNALS: usize = 2;
     pub const WOULD_SIGNALS: usize = 3;
     pub const SPARED: usize = 4;
-    pub const COUNT: usize = 5;
+    /// Posts held back by a `rateLimit`.
+    pub const RATE_LIMITED: usize = 5;
+    pub const COUNT: usize = 6;
 }
 
 /// Hooks serving one site, in the order they are evaluated.
@@ -226,7 +284,8 @@ pub struct ArgFilter {
     /// Position of the filtered argument in the hook's argument list.
     pub arg: u32,
     pub count: u32,
-    /// Key prefix of this filter's strings in the string tries.
+    /// Key prefix of this filter's strings in the string tries, or of its values in
+    /// `IN_MAP_VALUES` (InMap, NotInMap).
     pub strings: u32,
     pub values: [i64; MAX_VALUES],
 }
@@ -269,6 +328,11 @@ pub struct ActionSpec {
     pub arg_fd: u32,
     pub arg_name: u32,
     pub signal: u32,
+    /// Post: at most one post of the same arguments per this many ns (0: no limit).
+    pub rate_limit_ns: u64,
+    /// Post with a rate limit: `rate_scope::*`.
+    pub rate_scope: u32,
+    pub _pad: u32,
 }
 
 #[repr(C)]
@@ -278,6 +342,11 @@ pub struct SelectorSpec {
     /// Binary filter: an `op` over the string filter `binary_strings`.
     pub binary_op: u32,
     pub binary_strings: u32,
+    /// followChildren: 1 + the bit of `ProcessInfo::follow` that marks processes forked by the
+    /// binaries (or by such processes) since the policy was loaded; 0: none. Compilation sets 1,
+    /// loading the bit.
+    pub binary_follow: u32,
+    pub _pad: u32,
     pub args: [ArgFilter; MAX_ARG_FILTERS],
     pub returns: [ArgFilter; 1],
     pub namespaces: [NamespaceFilter; MAX_NS_FILTERS],
@@ -307,6 +376,9 @@ pub struct StringMatch {
     pub filter: u32,
     pub data: [u8; MATCH_LEN],
 }
+
+/// followChildren selectors loaded at once (bits of `ProcessInfo::follow`), as in Tetragon.
+pub const MAX_FOLLOW_CHILDREN: u32 = 64;
 
 /// Bytes of a followed fd's path kept (Tetragon kept 256).
 pub const FOLLOWED_LEN: usize = 1024;
@@ -339,6 +411,10 @@ pub struct ProcessInfo {
     pub exec_ns_pid: u32,
     pub binary_len: u32,
     pub _pad: u32,
+    /// followChildren bits (`SelectorSpec::binary_follow`): forks inherit them, with the bits of
+    /// their parent's binary (`FOLLOW_BINARIES`) added; an exec keeps them.
+    pub follow: u64,
+    /// The binary's path, zero after `binary_len` (the key of `FOLLOW_BINARIES`).
     pub binary: [u8; MATCH_LEN],
     /// The last `POSTFIX_LEN` bytes of `binary`, reversed.
     pub binary_tail: [u8; POSTFIX_LEN],
@@ -404,4 +480,7 @@ mod pod {
     unsafe impl aya::Pod for ProcessInfo {}
     unsafe impl aya::Pod for PendingCall {}
     unsafe impl aya::Pod for TracepointSite {}
+    unsafe impl aya::Pod for RateKey {}
+    unsafe impl aya::Pod for MapValue {}
+    unsafe impl aya::Pod for UprobeCall {}
 }

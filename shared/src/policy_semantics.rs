@@ -37,6 +37,14 @@ impl ArgFilter {
     }
 }
 
+impl ArgFilter {
+    /// InMap and NotInMap, from whether the argument's value is one of the filter's.
+    #[inline(always)]
+    pub fn in_map_verdict(&self, found: bool) -> bool {
+        found == (self.op == op::IN_MAP)
+    }
+}
+
 /// `string_verdict`'s `prefix` when no stored string starts the string. (A plain integer, not
 /// an `Option`: the verifier rejects the uninitialised payload register an `Option` compare
 /// reads.)
@@ -90,4 +98,11 @@ impl CapabilityFilter {
     pub fn matches(&self, capabilities: u64) -> bool {
         (capabilities & self.mask != 0) == (self.op == op::IN)
     }
+}
+
+/// Whether a post at `now` repeats the one posted at `last` within the rate limit `window`
+/// (all boot-time ns): it is then held back, and `last` stays the start of the window.
+#[inline(always)]
+pub fn rate_limited(last: u64, now: u64, window: u64) -> bool {
+    now.wrapping_sub(last) < window
 }

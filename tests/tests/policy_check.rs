@@ -99,8 +99,32 @@ fn tracepoint_and_uprobe_hooks_name_their_mechanism_or_why_not() {
         out.contains("uprobe /bin/bash:main (file offset 0x"),
         "{out}"
     );
-    let (code, out) = check(&[path("rawtp.yaml"), path("list-syscalls-tracepoint.yaml")]);
+    let (code, out) = check(&[path("rawtp.yaml"), path("killer.yaml")]);
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("raw tracepoints (raw: true"), "{out}");
-    assert!(out.contains("matchArgs[0].operator: InMap"), "{out}");
+    assert!(
+        out.contains(
+            "matchArgs[0].values[0]: list \"dups\": \"__ia32_sys_dup\": not a x64 syscall"
+        ),
+        "{out}"
+    );
+    let (code, out) = check(&[path("list-syscalls-tracepoint.yaml")]);
+    assert_eq!(code, 0, "InMap on a syscall list runs here: {out}");
+}
+
+#[test]
+fn rate_limits_in_map_and_follow_children_run_here() {
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/policies/shell-children-dups.yaml"
+    );
+    let (code, out) = check(&[policy.to_owned()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(
+            "spec.tracepoints[0] raw_syscalls/sys_enter: tracepoint raw_syscalls/sys_enter"
+        ),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("  runs here"), "{out}");
 }

@@ -1,5 +1,6 @@
 //! `uprobes:` policies on the real kernel (root): a uprobe on a function of a program the test
-//! compiles reads its register arguments, posts `process_uprobe` events and kills when asked.
+//! compiles reads its register arguments, posts `process_uprobe` events and kills when asked; a
+//! return uprobe filters on and reports the returned value too.
 mod common;
 
 use std::{fs, os::unix::process::ExitStatusExt, path::Path, process::Command};
@@ -9,9 +10,10 @@ use serde_json::Value;
 
 const SOURCE: &str = r#"#include <stdio.h>
 __attribute__((noinline)) int tetrascope_probe_target(int a, long b) { return a + (int)b; }
+__attribute__((noinline)) const char *tetrascope_probe_name(int n) { return n > 1 ? "many" : "few"; }
 int main(int argc, char **argv) {
     printf("%d\n", tetrascope_probe_target(argc * 7, 40));
-    return 0;
+    return tetrascope_probe_name(argc)[0] == 'x';
 }
 "#;
 
@@ -117,4 +119,86 @@ fn a_sigkill_uprobe_kills_the_caller() {
     assert_eq!(hits.len(), 1, "{hits:#?}");
     assert_eq!(hits[0]["action"], "KPROBE_ACTION_SIGKILL");
     assert_eq!(hits[0]["args"][0]["int_arg"], 14);
+}
+
+#[test]
+fn a_return_uprobe_filters_on_the_returned_value_and_reports_it() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("uretprobe");
+    let binary = build_target(&dir);
+    let file = dir.join("uretprobe.yaml");
+    let policy = format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: uretprobe
+spec:
+  uprobes:
+  - path: "{binary}"
+    symbols: ["tetrascope_probe_target"]
+    return: true
+    args:
+    - index: 0
+      type: int
+    - index: 1
+      type: long
+    returnArg:
+      index: 0
+      type: int
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: Equal
+        values: ["47"]
+  - path: "{binary}"
+    symbols: ["tetrascope_probe_name"]
+    return: true
+    args:
+    - index: 0
+      type: int
+    returnArg:
+      index: 0
+      type: string
+      label: name
+    selectors:
+    - matchReturnArgs:
+      - index: 0
+        operator: Postfix
+        values: ["any"]
+      matchActions:
+      - action: Sigkill
+"#
+    );
+    fs::write(&file, policy).unwrap();
+    let capture = LiveCapture::start(&["--policy", file.to_str().unwrap()]);
+    capture.wait_stderr("policy uretprobe enabled (enforce)");
+    let once = Command::new(&binary).output().unwrap();
+    let twice = Command::new(&binary).arg("x").output().unwrap();
+    let (events, _) = capture.stop();
+
+    assert!(once.status.success(), "returns 47 and \"few\": {once:?}");
+    assert_eq!(once.stdout, b"47\n");
+    assert_eq!(
+        twice.status.signal(),
+        Some(libc::SIGKILL),
+        "killed when tetrascope_probe_name returns \"many\": {twice:?}"
+    );
+    let hits = uprobes(&events);
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    let (sums, names): (Vec<&Value>, Vec<&Value>) = hits
+        .into_iter()
+        .partition(|h| h["symbol"] == "tetrascope_probe_target");
+    assert_eq!(sums.len(), 1, "only the call returning 47: {sums:#?}");
+    assert_eq!(sums[0]["args"][0]["int_arg"], 7);
+    assert_eq!(sums[0]["args"][1]["long_arg"], "40");
+    assert_eq!(sums[0]["args"][2]["int_arg"], 47, "the returned value");
+    assert_eq!(sums[0]["args"][2]["label"], "return");
+    assert_eq!(sums[0]["action"], "KPROBE_ACTION_POST");
+    assert_eq!(names.len(), 1, "{names:#?}");
+    assert_eq!(names[0]["args"][0]["int_arg"], 2);
+    assert_eq!(names[0]["args"][1]["string_arg"], "many");
+    assert_eq!(names[0]["args"][1]["label"], "name");
+    assert_eq!(names[0]["action"], "KPROBE_ACTION_SIGKILL");
 }

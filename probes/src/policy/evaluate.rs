@@ -12,15 +12,16 @@ use tetrascope_shared::{
     RecordHeader,
     policy::{
         ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS,
-        PolicyCgroup, ProcessInfo, RECORD_HIT, STRING_AREA, SelectorSpec, StringArg, action,
-        arg_kind, counter, hook_flags, mode, op, outcome, pid_flags,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
+        PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SelectorSpec,
+        StringArg, action, arg_kind, counter, hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
+    policy_semantics::rate_limited,
 };
 
 use super::{
-    EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, POLICY_CGROUPS, POLICY_COUNTERS, POLICY_STATE,
-    PROCS, PROTECTED, following, strings,
+    EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -79,6 +80,7 @@ pub fn evaluate(hook_id: u32) {
         return;
     }
     eval.hook = hook_id;
+    hit.hook = hook_id;
     eval.tgid = tgid;
     eval.task = unsafe { bpf_get_current_task() } as u64;
     eval.strings_used = 0;
@@ -115,7 +117,13 @@ pub fn evaluate(hook_id: u32) {
     // Masked first: the verifier loses the bounds of a plain range check here.
     let chosen = (eval.chosen.wrapping_sub(1) & 7) as usize;
     if eval.chosen != 0 && chosen < MAX_SELECTORS {
-        post = run_actions(&spec.selectors[chosen], hit, tgid, state.mode);
+        let selector = &spec.selectors[chosen];
+        post = run_actions(selector, hit, tgid, state.mode);
+        // Only the post is limited: the other actions ran.
+        if post && held_back(spec, selector, hit, eval.chosen, pid_tgid) {
+            post = false;
+            hit.outcome |= outcome::RATE_LIMITED;
+        }
     }
     if post {
         hit.outcome |= outcome::POSTED;
@@ -124,6 +132,9 @@ pub fn evaluate(hook_id: u32) {
         return;
     }
     count(spec.policy, hit.outcome);
+    if hit.outcome == outcome::RATE_LIMITED {
+        return;
+    }
     hit.header = RecordHeader {
         kind: RECORD_HIT,
         cpu: unsafe { bpf_get_smp_processor_id() },
@@ -131,12 +142,81 @@ pub fn evaluate(hook_id: u32) {
     };
     hit.pid = tgid;
     hit.tid = pid_tgid as u32;
-    hit.hook = hook_id;
     hit.policy = spec.policy;
     hit.selector = eval.chosen;
     hit.syscall = eval.call.syscall;
     hit.ret = eval.call.ret;
     emit::output(hit);
+}
+
+/// Whether the selector's Post has a `rateLimit` and already posted the same arguments (in its
+/// scope) within the window: the post is then held back. Otherwise this post starts a window.
+#[inline(never)]
+fn held_back(
+    spec: &HookSpec,
+    selector: &SelectorSpec,
+    hit: &HitRecord,
+    chosen: u32,
+    pid_tgid: u64,
+) -> bool {
+    let (mut window, mut scope) = (0, rate_scope::THREAD);
+    for i in 0..MAX_ACTIONS {
+        let act = &selector.actions[i];
+        if act.kind == action::POST && act.rate_limit_ns != 0 {
+            window = act.rate_limit_ns;
+            scope = act.rate_scope;
+        }
+    }
+    if window == 0 {
+        return false;
+    }
+    let Some(key) = RATE_KEY.get_ptr_mut(0) else {
+        return false;
+    };
+    let key = unsafe { &mut *key };
+    key.hook = hit.hook;
+    key.selector = chosen;
+    key.scope = match scope {
+        rate_scope::THREAD => pid_tgid as u32,
+        rate_scope::PROCESS => (pid_tgid >> 32) as u32,
+        _ => 0,
+    };
+    key._pad = 0;
+    for i in 0..MAX_HOOK_ARGS {
+        rate_arg(hit, i, spec.arg_kind[i], &mut key.args[i]);
+    }
+    let now = unsafe { bpf_ktime_get_boot_ns() };
+    if let Some(last) = unsafe { RATE_LIMITS.get(&*key) }
+        && rate_limited(*last, now, window)
+    {
+        return true;
+    }
+    let _ = RATE_LIMITS.insert(&*key, &now, 0);
+    false
+}
+
+/// Argument `i` as a rate limit's key holds it: the first bytes of its string, else its value;
+/// nothing of a buffer (its contents are not captured, and its address says nothing).
+#[inline(always)]
+fn rate_arg(hit: &HitRecord, i: usize, kind: u32, out: &mut [u8; RATE_ARG_BYTES]) {
+    *out = [0; RATE_ARG_BYTES];
+    if matches!(kind, arg_kind::CHAR_BUF | arg_kind::NONE) {
+        return;
+    }
+    let slot = hit.string_slot[i];
+    if slot == u32::MAX {
+        out[..8].copy_from_slice(&hit.values[i].to_ne_bytes());
+        return;
+    }
+    let string = unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+    let len = (unsafe { (*string).len } as usize).min(RATE_ARG_BYTES);
+    unsafe {
+        bpf_probe_read_kernel(
+            out.as_mut_ptr() as *mut c_void,
+            len as u32,
+            strings::forward(string) as *const c_void,
+        );
+    }
 }
 
 /// Whether the policy is restricted to some cgroups and the current task's is not one of them.
@@ -351,7 +431,7 @@ fn selector_matches(
     }
     if selector.binary_op != op::NONE {
         let passed = match process {
-            Some(p) => binary_matches(selector.binary_op, selector.binary_strings, p),
+            Some(p) => binary_matches(selector, p),
             // Unknown binary: only negative filters pass.
             None => matches!(
                 selector.binary_op,
@@ -395,13 +475,19 @@ fn selector_matches(
     true
 }
 
-/// A separate function so that the compiler cannot compute field addresses of the process entry
-/// before its null check (the verifier rejects arithmetic on a maybe-null map value).
+/// Whether the process passes the selector's binary filter: a process forked by one of the
+/// binaries (followChildren) counts as one of them. A separate function so that the compiler
+/// cannot compute field addresses of the process entry before its null check (the verifier
+/// rejects arithmetic on a maybe-null map value).
 #[inline(never)]
-fn binary_matches(operator: u32, filter: u32, process: &ProcessInfo) -> bool {
+fn binary_matches(selector: &SelectorSpec, process: &ProcessInfo) -> bool {
+    let follow = selector.binary_follow;
+    if follow != 0 && (process.follow >> ((follow - 1) & 63)) & 1 != 0 {
+        return selector.binary_op == op::EQUAL;
+    }
     strings::matches(
-        operator,
-        filter,
+        selector.binary_op,
+        selector.binary_strings,
         process.binary.as_ptr(),
         process.binary_tail.as_ptr(),
         process.binary_len,
@@ -448,6 +534,14 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
                 unsafe { (&raw const (*string).tail) as *const u8 },
                 unsafe { (*string).len },
             )
+        }
+        _ if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
+            let key = MapValue {
+                filter: filter.strings,
+                _pad: 0,
+                value: hit.values[arg],
+            };
+            filter.in_map_verdict(unsafe { IN_MAP_VALUES.get(&key) }.is_some())
         }
         _ => filter.matches_integer(hit.values[arg] as i64),
     }
@@ -580,5 +674,8 @@ fn count(policy: u32, result: u32) {
     }
     if result & outcome::SPARED != 0 {
         counters[counter::SPARED] += 1;
+    }
+    if result & outcome::RATE_LIMITED != 0 {
+        counters[counter::RATE_LIMITED] += 1;
     }
 }

@@ -15,9 +15,10 @@ use aya_ebpf::{
     maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray, lpm_trie::Key},
 };
 use tetrascope_shared::policy::{
-    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MAX_HOOKS, MAX_POLICIES,
-    MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, PendingCall, PolicyCgroup,
-    PolicyState, ProcessInfo, StringArg, StringMatch, TracepointSite, counter,
+    FdKey, FollowedPath, HitRecord, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_IN_MAP_VALUES,
+    MAX_POLICIES, MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, MapValue,
+    PendingCall, PolicyCgroup, PolicyState, ProcessInfo, RateKey, StringArg, StringMatch,
+    TracepointSite, counter,
 };
 
 /// Compiled hooks, by hook id.
@@ -60,6 +61,10 @@ pub static POLICY_COUNTERS: PerCpuArray<[u64; counter::COUNT]> =
 #[map]
 pub static STRINGS: LpmTrie<StringMatch, u32> = LpmTrie::with_max_entries(16384, 0);
 
+/// The values of InMap and NotInMap filters, by filter.
+#[map]
+pub static IN_MAP_VALUES: HashMap<MapValue, u8> = HashMap::with_max_entries(MAX_IN_MAP_VALUES, 0);
+
 /// Selector strings reversed, for postfix matching.
 #[map]
 pub static POSTFIXES: LpmTrie<StringMatch, u32> = LpmTrie::with_max_entries(16384, 0);
@@ -72,6 +77,15 @@ pub static FOLLOWED: LruHashMap<FdKey, FollowedPath> = LruHashMap::with_max_entr
 #[map]
 pub static PROCS: LruHashMap<u32, ProcessInfo> = LruHashMap::with_max_entries(32768, 0);
 
+/// The followChildren bits of each binary path (zero-padded): its forks get them.
+#[map]
+pub static FOLLOW_BINARIES: HashMap<[u8; MATCH_LEN], u64> = HashMap::with_max_entries(1024, 0);
+
+/// The followChildren bits in use (slot 0): forks and execs pass on no other (a process keeps
+/// a bit freed since, which no selector reads, until it execs or exits).
+#[map]
+pub static FOLLOW_LIVE: Array<u64> = Array::with_max_entries(1, 0);
+
 /// Processes that are never signalled: PID 1 and tetrascope itself (filled by userspace).
 #[map]
 pub static PROTECTED: HashMap<u32, u32> = HashMap::with_max_entries(64, 0);
@@ -79,6 +93,14 @@ pub static PROTECTED: HashMap<u32, u32> = HashMap::with_max_entries(64, 0);
 /// Arguments saved at entry for exit hooks, by pid_tgid.
 #[map]
 pub static PENDING: LruHashMap<u64, PendingCall> = LruHashMap::with_max_entries(8192, 0);
+
+/// Boot time (ns) of the last post of each rate-limited Post, by what it posted.
+#[map]
+pub static RATE_LIMITS: LruHashMap<RateKey, u64> = LruHashMap::with_max_entries(16384, 0);
+
+/// Per-CPU scratch: a rate limit's key (too big for the stack).
+#[map]
+static RATE_KEY: PerCpuArray<RateKey> = PerCpuArray::with_max_entries(1, 0);
 
 /// Per-CPU scratch: the hit being built (too big for the 512-byte stack).
 #[map]

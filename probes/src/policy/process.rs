@@ -9,7 +9,7 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::MATCH_LEN;
 
-use super::{PATH_SCRATCH, PROC_SCRATCH, PROCS, following, strings};
+use super::{FOLLOW_BINARIES, FOLLOW_LIVE, PATH_SCRATCH, PROC_SCRATCH, PROCS, following, strings};
 use crate::{
     kernel::{self, kread, off, tp_field},
     path,
@@ -36,6 +36,9 @@ pub fn policy_exec(_ctx: TracePointContext) -> u32 {
         (*info).exec_pid = tgid;
         (*info).exec_ns_pid = kernel::namespace_pid(task).unwrap_or(tgid);
         (*info).binary_len = len as u32;
+        // followChildren marks survive the exec.
+        (*info).follow = PROCS.get(tgid).map_or(0, |p| p.follow) & live_follow_bits();
+        (*info).binary = [0; MATCH_LEN];
         let start = (*binary).start as usize;
         let bytes = (&raw const (*binary).bytes) as *const u8;
         bpf_probe_read_kernel(
@@ -49,7 +52,8 @@ pub fn policy_exec(_ctx: TracePointContext) -> u32 {
     0
 }
 
-/// A new process (not a thread) starts as its parent: same binary, same exec-time pids.
+/// A new process (not a thread) starts as its parent: same binary, same exec-time pids, same
+/// followChildren marks, plus those of the parent's binary.
 #[tracepoint]
 pub fn policy_fork(ctx: TracePointContext) -> u32 {
     let clone_flags = unsafe { ctx.read_at::<u64>(tp_field!(newtask_clone_flags)) }.unwrap_or(0);
@@ -60,8 +64,22 @@ pub fn policy_fork(ctx: TracePointContext) -> u32 {
     let child = unsafe { ctx.read_at::<i32>(tp_field!(newtask_pid)) }.unwrap_or(0) as u32;
     if let Some(info) = unsafe { PROCS.get(parent) } {
         let _ = PROCS.insert(child, info, 0);
+        if let Some(entry) = PROCS.get_ptr_mut(child) {
+            let live = live_follow_bits();
+            // Without followChildren selectors, no lookup (it hashes the whole path).
+            let own = match live {
+                0 => 0,
+                _ => unsafe { FOLLOW_BINARIES.get(&info.binary) }.map_or(0, |bits| *bits),
+            };
+            unsafe { (*entry).follow = ((*entry).follow | own) & live };
+        }
     }
     0
+}
+
+#[inline(always)]
+fn live_follow_bits() -> u64 {
+    FOLLOW_LIVE.get(0).copied().unwrap_or(0)
 }
 
 #[tracepoint]

@@ -140,6 +140,7 @@ fn what_if(args: &WhatIfArgs) -> anyhow::Result<()> {
             *matches += 1;
             let verdict = match found.verdict {
                 Some(verdict) => format!("{verdict:?}"),
+                None if found.rate_limited => "RateLimited".into(),
                 None => "Matched".into(),
             };
             if found.verdict.is_some()

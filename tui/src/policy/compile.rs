@@ -4,21 +4,22 @@ use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_VALUES, NamespaceFilter,
-        POSTFIX_LEN, PidFilter, SelectorSpec, TracepointField, action, arg_kind, hook_flags, op,
-        pid_flags,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
+        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, RETURN_SLOT, SelectorSpec,
+        TracepointField, action, arg_kind, hook_flags, op, pid_flags, rate_scope,
     },
 };
 
 use super::{
     model::{
         ActionKind, Arg, ArgOperator, ArgSelector, ArgType, BinaryOperator, CapabilitySet,
-        NamespaceKind, Selector, SetOperator, TracingPolicy,
+        ListSpec, NamespaceKind, Selector, SetOperator, TracingPolicy,
     },
     names,
-    resolve::{HookKind, Mechanism, ResolvedHook},
+    resolve::{HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
+use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
 
 /// The Tetragon event a hook's hits become, and what it names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub struct StringEntry {
 pub struct CompiledPolicy {
     pub hooks: Vec<CompiledHook>,
     pub strings: Vec<StringEntry>,
+    /// The values of InMap and NotInMap filters.
+    pub map_values: Vec<MapValue>,
     /// The policy follows fds (FollowFD family): duplicated fds are followed too.
     pub follows_fds: bool,
 }
@@ -106,7 +109,8 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            match self.hook(policy, hook, mechanisms, follows, &mut out.strings) {
+            let outputs = (&mut out.strings, &mut out.map_values);
+            match self.hook(policy, hook, mechanisms, follows, outputs) {
                 Ok(compiled) if hook.kind == HookKind::Uprobe => {
                     out.hooks.extend(per_uprobe(compiled));
                 }
@@ -127,26 +131,47 @@ impl Compiler<'_> {
         hook: &ResolvedHook,
         mechanisms: &[Mechanism],
         follows: bool,
-        strings: &mut Vec<StringEntry>,
+        (strings, map_values): (&mut Vec<StringEntry>, &mut Vec<MapValue>),
     ) -> Result<CompiledHook, String> {
         let parts = HookParts::of(policy, hook);
         let at_open = mechanisms.contains(&Mechanism::OpenExit);
         let is_return = mechanisms
             .iter()
             .any(|m| matches!(m, Mechanism::SyscallExit { .. }));
+        // A return uprobe's returned value is one more argument, read from its own raw slot.
+        let uprobe_return = mechanisms
+            .iter()
+            .any(|m| matches!(m, Mechanism::Uprobe { ret: true, .. }));
+        let mut args = parts.args.to_vec();
+        let return_position = match (uprobe_return, parts.return_arg) {
+            (true, Some(ret)) => {
+                args.push(Arg {
+                    label: ret.label.clone().or_else(|| Some("return".into())),
+                    ..ret.clone()
+                });
+                Some(args.len() as u32 - 1)
+            }
+            (true, None) => return Err("returnArg: required with return: true".into()),
+            _ => None,
+        };
         // `policy` (the slot) is set when the policy is loaded.
         let mut spec = HookSpec::default();
-        if parts.args.len() > MAX_HOOK_ARGS {
-            return Err(format!("args: at most {MAX_HOOK_ARGS} arguments"));
+        if args.len() > MAX_HOOK_ARGS {
+            let with = if return_position.is_some() {
+                " (the returnArg counts as one)"
+            } else {
+                ""
+            };
+            return Err(format!("args: at most {MAX_HOOK_ARGS} arguments{with}"));
         }
-        spec.arg_count = parts.args.len() as u32;
+        spec.arg_count = args.len() as u32;
         let format = mechanisms.iter().find_map(|m| match m {
             Mechanism::Tracepoint { format, .. } => Some(format),
             _ => None,
         });
         let mut arg_types = Vec::new();
         let mut record_fields = Vec::new();
-        for (position, arg) in parts.args.iter().enumerate() {
+        for (position, arg) in args.iter().enumerate() {
             let ty = match format {
                 Some(format) => {
                     let read = tracepoint_arg::read(arg, format)
@@ -157,9 +182,16 @@ impl Compiler<'_> {
                     read.ty
                 }
                 None => {
+                    let field = match return_position {
+                        Some(at) if at as usize == position => "returnArg".to_owned(),
+                        _ => format!("args[{position}]"),
+                    };
                     spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
-                        .map_err(|reason| format!("args[{position}].type: {reason}"))?;
-                    spec.arg_index[position] = arg.index;
+                        .map_err(|reason| format!("{field}.type: {reason}"))?;
+                    spec.arg_index[position] = match return_position {
+                        Some(at) if at as usize == position => RETURN_SLOT,
+                        _ => arg.index,
+                    };
                     arg.ty
                 }
             };
@@ -179,13 +211,16 @@ impl Compiler<'_> {
         let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
         for (index, selector) in parts.selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
-                args: parts.args,
+                args: &args,
+                return_position,
                 types: &types,
                 index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
+                lists: &policy.spec.lists,
                 strings,
+                map_values,
                 postfix: false,
             };
             spec.selectors[index] = compiler
@@ -231,6 +266,7 @@ fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
                 path,
                 symbol,
                 offset,
+                ..
             } = mechanism
             else {
                 return None;
@@ -278,7 +314,7 @@ impl<'a> HookParts<'a> {
                     selectors: &uprobe.selectors,
                     message: uprobe.message.as_deref(),
                     tags: &uprobe.tags,
-                    return_arg: None,
+                    return_arg: uprobe.return_arg.as_ref(),
                 }
             }
             HookKind::LsmHook => {
@@ -374,6 +410,8 @@ fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
 
 struct SelectorCompiler<'a> {
     args: &'a [Arg],
+    /// A return uprobe's returned value: its position in `args` (the last).
+    return_position: Option<u32>,
     /// The type of each argument (a tracepoint's `auto` resolved from its field).
     types: &'a [ArgType],
     /// matchArgs `index` may be the position in `args` (tracepoints), not only an argument's
@@ -382,7 +420,9 @@ struct SelectorCompiler<'a> {
     is_return: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
+    lists: &'a [ListSpec],
     strings: &'a mut Vec<StringEntry>,
+    map_values: &'a mut Vec<MapValue>,
     /// Some filter compares ends of strings.
     postfix: bool,
 }
@@ -436,10 +476,17 @@ impl SelectorCompiler<'_> {
         }
         if let Some(binaries) = selector.match_binaries.first() {
             if binaries.follow_children {
-                return Err(
-                    "matchBinaries[0].followChildren: not evaluated by tetrascope's probes yet"
-                        .into(),
-                );
+                if !matches!(
+                    binaries.operator,
+                    BinaryOperator::In | BinaryOperator::NotIn
+                ) {
+                    return Err(
+                        "matchBinaries[0].followChildren: with the operators In and NotIn only"
+                            .into(),
+                    );
+                }
+                // The load gives the selector its bit.
+                spec.binary_follow = 1;
             }
             let operator = match binaries.operator {
                 BinaryOperator::In => op::EQUAL,
@@ -462,7 +509,24 @@ impl SelectorCompiler<'_> {
                 .arg_filter(filter)
                 .map_err(|e| format!("matchArgs[{index}].{e}"))?;
         }
-        if let Some(returns) = selector.match_return_args.first() {
+        if let Some(position) = self.return_position {
+            // A return uprobe's value is an argument: its filters are argument filters.
+            for (index, filter) in selector.match_return_args.iter().enumerate() {
+                let at = selector.match_args.len() + index;
+                if at >= MAX_ARG_FILTERS {
+                    return Err(format!(
+                        "matchReturnArgs: at most {MAX_ARG_FILTERS} filters with matchArgs"
+                    ));
+                }
+                let on_return = ArgSelector {
+                    args: vec![position],
+                    ..filter.clone()
+                };
+                spec.args[at] = self
+                    .arg_filter(&on_return)
+                    .map_err(|e| format!("matchReturnArgs[{index}].{e}"))?;
+            }
+        } else if let Some(returns) = selector.match_return_args.first() {
             if !self.is_return || selector.match_return_args.len() > 1 {
                 return Err("matchReturnArgs: one filter, on return probes only".into());
             }
@@ -544,6 +608,9 @@ impl SelectorCompiler<'_> {
                 | ArgType::Kiocb
         );
         if !is_string {
+            if matches!(filter.operator, ArgOperator::InMap | ArgOperator::NotInMap) {
+                return self.in_map_filter(filter, position);
+            }
             return integer_filter(filter, position);
         }
         let operator = match filter.operator {
@@ -567,6 +634,39 @@ impl SelectorCompiler<'_> {
             arg: position,
             count: filter.values.len() as u32,
             strings,
+            values: [0; MAX_VALUES],
+        })
+    }
+
+    /// An InMap or NotInMap filter: its values (integers, ranges, syscall lists) go into the
+    /// probes' value map under a new filter id.
+    fn in_map_filter(&mut self, filter: &ArgSelector, position: u32) -> Result<ArgFilter, String> {
+        let mut values = std::collections::BTreeSet::new();
+        for (i, value) in filter.values.iter().enumerate() {
+            in_map_values(value, self.lists, &mut values)
+                .map_err(|e| format!("values[{i}]: {e}"))?;
+        }
+        if values.len() > MAX_IN_MAP_VALUES as usize {
+            return Err(format!(
+                "values: {} values, at most {MAX_IN_MAP_VALUES}",
+                values.len()
+            ));
+        }
+        let id = *self.next_filter;
+        *self.next_filter += 1;
+        self.map_values.extend(values.iter().map(|&value| MapValue {
+            filter: id,
+            _pad: 0,
+            value,
+        }));
+        Ok(ArgFilter {
+            op: match filter.operator {
+                ArgOperator::InMap => op::IN_MAP,
+                _ => op::NOT_IN_MAP,
+            },
+            arg: position,
+            count: values.len() as u32,
+            strings: id,
             values: [0; MAX_VALUES],
         })
     }
@@ -651,13 +751,23 @@ impl SelectorCompiler<'_> {
                 ));
             }
         };
-        if act.rate_limit.is_some() {
-            return Err("rateLimit: not supported by tetrascope's probes yet".into());
-        }
         let mut spec = ActionSpec {
             kind,
             ..ActionSpec::default()
         };
+        if let Some(limit) = &act.rate_limit {
+            spec.rate_limit_ns = rate_limit_ns(limit).map_err(|e| format!("rateLimit: {e}"))?;
+            spec.rate_scope = match act.rate_limit_scope.as_deref() {
+                None | Some("thread") => rate_scope::THREAD,
+                Some("process") => rate_scope::PROCESS,
+                Some("global") => rate_scope::GLOBAL,
+                Some(other) => {
+                    return Err(format!(
+                        "rateLimitScope: {other:?} is not one of thread, process, global"
+                    ));
+                }
+            };
+        }
         match act.action {
             ActionKind::Signal => {
                 spec.signal = act.arg_sig.ok_or("argSig: required for Signal")?;
@@ -738,6 +848,98 @@ fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, Stri
     Ok(spec)
 }
 
+/// Adds the values one InMap value stands for: an integer, each integer of `low:high`, or the
+/// syscall ids of `list:NAME` (as the probes hold integers: 64-bit, negative ones sign-extended).
+fn in_map_values(
+    value: &str,
+    lists: &[ListSpec],
+    out: &mut std::collections::BTreeSet<u64>,
+) -> Result<(), String> {
+    if let Some(name) = value.strip_prefix("list:") {
+        let list = lists
+            .iter()
+            .find(|list| list.name == name)
+            .ok_or_else(|| format!("list {name:?} is not defined in spec.lists"))?;
+        let abi = native_abi();
+        match list.list_type.as_str() {
+            "generated_syscalls" => {
+                out.extend((0..4096).filter_map(|id| syscall_name(abi, id).map(|_| id as u64)));
+            }
+            "syscalls" => {
+                for entry in &list.values {
+                    let id = syscall_id(entry).map_err(|e| format!("list {name:?}: {e}"))?;
+                    out.insert(u64::from(id));
+                }
+            }
+            other => {
+                return Err(format!(
+                    "list {name:?} has type {other:?}; InMap takes syscall lists (type syscalls or generated_syscalls)"
+                ));
+            }
+        }
+        return Ok(());
+    }
+    if let Some((low, high)) = value.split_once(':') {
+        let (low, high) = (parse_integer(low)?, parse_integer(high)?);
+        let (low, high) = (low.min(high), low.max(high));
+        if high.abs_diff(low) >= u64::from(MAX_IN_MAP_VALUES) {
+            return Err(format!(
+                "{value:?} holds more than {MAX_IN_MAP_VALUES} values"
+            ));
+        }
+        out.extend((low..=high).map(|v| v as u64));
+        return Ok(());
+    }
+    out.insert(parse_integer(value)? as u64);
+    Ok(())
+}
+
+/// The native syscall id of a syscall list entry (`sys_dup`, `__x64_sys_dup`, `x64/sys_dup`).
+/// Entries of the 32-bit ABI (`i386/sys_dup`, `__ia32_sys_dup`) cannot be told apart from native
+/// calls by the probes (their ids overlap), so they are refused.
+fn syscall_id(entry: &str) -> Result<u32, String> {
+    let abi = native_abi();
+    let call = match entry.split_once('/') {
+        Some((given, call)) if given == abi => call,
+        Some(_) => {
+            return Err(format!(
+                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+            ));
+        }
+        None => entry,
+    };
+    let name = syscall_of(call)
+        .map_err(|_| {
+            format!(
+                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+            )
+        })?
+        .unwrap_or_else(|| call.to_owned());
+    syscall_number(abi, &name)
+        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {abi}"))
+}
+
+/// A `rateLimit` in ns, as Tetragon reads it: seconds, or a number with an `s`, `m` or `h`
+/// suffix (`30`, `30s`, `5m`, `1h`).
+pub fn rate_limit_ns(text: &str) -> Result<u64, String> {
+    let (number, unit) = match text.char_indices().last() {
+        Some((at, 's' | 'S')) => (&text[..at], 1),
+        Some((at, 'm' | 'M')) => (&text[..at], 60),
+        Some((at, 'h' | 'H')) => (&text[..at], 3600),
+        _ => (text, 1),
+    };
+    let invalid = || {
+        format!(
+            "invalid rate limit {text:?}; give seconds (30) or a number with s, m or h (30s, 5m, 1h)"
+        )
+    };
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid());
+    }
+    let seconds: u32 = number.parse().map_err(|_| invalid())?;
+    Ok(u64::from(seconds) * unit * 1_000_000_000)
+}
+
 /// An integer value as Tetragon reads it; values up to `u64::MAX` keep their bits.
 fn parse_integer(text: &str) -> Result<i64, String> {
     let value = names::parse_integer(text.trim())
@@ -805,6 +1007,68 @@ mod tests {
         );
         let by_field = sys_enter_filtering(4);
         assert_eq!(by_field.hooks[0].spec.selectors[0].args[0].arg, 0);
+    }
+
+    #[test]
+    fn in_map_values_expand_ranges_and_syscall_lists() {
+        let list = |name: &str, list_type: &str, values: &[&str]| ListSpec {
+            name: name.into(),
+            list_type: list_type.into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+            ..ListSpec::default()
+        };
+        let lists = [
+            list(
+                "dups",
+                "syscalls",
+                &["sys_dup", "__x64_sys_dup2", "x64/sys_dup3"],
+            ),
+            list("foreign", "syscalls", &["i386/sys_dup"]),
+            list("prefixed", "syscalls", &["__ia32_sys_dup"]),
+            list("all", "generated_syscalls", &[]),
+            list("unknown", "syscalls", &["sys_no_such_call"]),
+        ];
+        let expand = |value: &str| {
+            let mut out = std::collections::BTreeSet::new();
+            in_map_values(value, &lists, &mut out).map(|()| out.into_iter().collect::<Vec<_>>())
+        };
+        assert_eq!(expand("list:dups"), Ok(vec![32, 33, 292]));
+        assert_eq!(expand("3:5"), Ok(vec![3, 4, 5]));
+        assert_eq!(
+            expand("5:3"),
+            Ok(vec![3, 4, 5]),
+            "reversed bounds, as Tetragon"
+        );
+        assert_eq!(expand("-1"), Ok(vec![u64::MAX]), "sign-extended");
+        assert_eq!(expand("0x10"), Ok(vec![16]));
+        let all = expand("list:all").unwrap();
+        assert!(
+            all.len() > 300 && all.contains(&0) && all.contains(&59),
+            "{all:?}"
+        );
+        for (value, part) in [
+            ("list:foreign", "not a x64 syscall"),
+            ("list:prefixed", "not a x64 syscall"),
+            ("list:unknown", "no syscall named \"no_such_call\""),
+            ("0:100000", "more than 16384 values"),
+            ("x", "is not an integer"),
+        ] {
+            let error = expand(value).unwrap_err();
+            assert!(error.contains(part), "{value}: {error}");
+        }
+    }
+
+    #[test]
+    fn rate_limits_read_as_tetragon_reads_them() {
+        let second = 1_000_000_000;
+        assert_eq!(rate_limit_ns("30"), Ok(30 * second));
+        assert_eq!(rate_limit_ns("2s"), Ok(2 * second));
+        assert_eq!(rate_limit_ns("5m"), Ok(300 * second));
+        assert_eq!(rate_limit_ns("1H"), Ok(3600 * second));
+        for bad in ["", "m", "5 m", "-1", "1.5s", "1d", "99999999999"] {
+            let error = rate_limit_ns(bad).unwrap_err();
+            assert!(error.contains("invalid rate limit"), "{bad:?}: {error}");
+        }
     }
 
     #[test]

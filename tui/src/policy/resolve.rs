@@ -104,11 +104,13 @@ pub enum Mechanism {
         event: String,
         format: TracepointFormat,
     },
-    /// A uprobe at a file offset of `path` (a symbol's, or one the policy gives).
+    /// A uprobe at a file offset of `path` (a symbol's, or one the policy gives); with `ret`, a
+    /// return uprobe (the entry saves the arguments, the return evaluates the hook).
     Uprobe {
         path: String,
         symbol: Option<String>,
         offset: u64,
+        ret: bool,
     },
 }
 
@@ -219,14 +221,16 @@ impl fmt::Display for Mechanism {
             } => write!(f, "tracepoint {subsystem}/{event}"),
             Mechanism::Uprobe {
                 path,
-                symbol: Some(symbol),
+                symbol,
                 offset,
-            } => write!(f, "uprobe {path}:{symbol} (file offset {offset:#x})"),
-            Mechanism::Uprobe {
-                path,
-                symbol: None,
-                offset,
-            } => write!(f, "uprobe {path}+{offset:#x}"),
+                ret,
+            } => {
+                let kind = if *ret { "uretprobe" } else { "uprobe" };
+                match symbol {
+                    Some(symbol) => write!(f, "{kind} {path}:{symbol} (file offset {offset:#x})"),
+                    None => write!(f, "{kind} {path}+{offset:#x}"),
+                }
+            }
         }
     }
 }
@@ -369,9 +373,6 @@ fn tracepoint_mechanism(
 /// One uprobe per symbol (or offset); the first that cannot be placed fails the hook, as the
 /// policy would fail in Tetragon.
 fn uprobe_mechanisms(uprobe: &UprobeSpec) -> Result<Vec<Mechanism>, String> {
-    if uprobe.is_return {
-        return Err("return uprobes (return: true) are not served by tetrascope yet".into());
-    }
     if !uprobe.addrs.is_empty() {
         return Err(
             "addrs (virtual addresses) are not served by tetrascope yet; use symbols or offsets"
@@ -386,6 +387,7 @@ fn uprobe_mechanisms(uprobe: &UprobeSpec) -> Result<Vec<Mechanism>, String> {
         path: uprobe.path.clone(),
         symbol: symbol.cloned(),
         offset,
+        ret: uprobe.is_return,
     };
     let mut mechanisms = Vec::new();
     for symbol in &uprobe.symbols {
@@ -452,7 +454,7 @@ fn arch_prefix() -> &'static str {
 /// The syscall a kernel function name stands for: `sys_read`, `__x64_sys_read`, `__se_sys_read`,
 /// `__do_sys_read` and `ksys_read` are all `read`. A foreign arch prefix is an error, as in
 /// Tetragon.
-fn syscall_of(call: &str) -> Result<Option<String>, String> {
+pub(super) fn syscall_of(call: &str) -> Result<Option<String>, String> {
     const FOREIGN: [&str; 3] = ["__x64_", "__arm64_", "__ia32_"];
     let mut name = call;
     if let Some(rest) = name.strip_prefix(arch_prefix()) {

@@ -56,6 +56,8 @@ pub struct PolicyCounters {
     pub would_signals: u64,
     /// Signals not sent because the target is protected (PID 1, tetrascope).
     pub spared: u64,
+    /// Posts a `rateLimit` held back.
+    pub rate_limited: u64,
 }
 
 pub struct PolicyEntry {
@@ -268,6 +270,7 @@ impl PolicyStore {
                     signals: c[counter::SIGNALS],
                     would_signals: c[counter::WOULD_SIGNALS],
                     spared: c[counter::SPARED],
+                    rate_limited: c[counter::RATE_LIMITED],
                 };
             }
         }

@@ -7,6 +7,7 @@ use super::*;
 
 mod reading;
 mod rules;
+mod what_if_engine;
 mod what_if_hooks;
 
 // ---- helpers ----

@@ -8,15 +8,21 @@
 //! recorded `fd_install` (fd and path) and `close` (fd) events. An `fd` argument, which events
 //! carry as its path, counts as followed once the process followed a file of that path: the
 //! duplicates the probes follow (`dup2` onto stdin for a shell's `< FILE`) are not in recordings.
+//!
+//! The policy counts as loaded at the first event. A `rateLimit` window is timed by the events'
+//! times. followChildren marks a process that started after the load, whose parent runs one of
+//! the binaries or is marked itself (from the parents the events name; the probes also keep the
+//! mark across an exec of the same process, which a recording shows as a new process).
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
-        ArgFilter, HookSpec, MATCH_LEN, SelectorSpec, action, arg_kind, hook_flags, op, pid_flags,
+        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SelectorSpec, action, arg_kind, hook_flags,
+        op, pid_flags, rate_scope,
     },
-    policy_semantics::{NO_PREFIX, string_verdict},
+    policy_semantics::{NO_PREFIX, rate_limited, string_verdict},
 };
 
 use super::{
@@ -39,6 +45,8 @@ pub struct WhatIfMatch {
     pub selector: usize,
     /// Whether the event would have been posted.
     pub posted: bool,
+    /// The post was held back by the selector's `rateLimit` (the other actions ran).
+    pub rate_limited: bool,
     /// What enforcement would have done (the policy's mode decides would-be or real).
     pub verdict: Option<Verdict>,
 }
@@ -47,12 +55,27 @@ pub struct WhatIf {
     hooks: Vec<CompiledHook>,
     /// Stored strings by (postfix?, filter id); postfix ones reversed.
     strings: HashMap<(bool, u32), Vec<Vec<u8>>>,
+    /// InMap and NotInMap values by (filter id, value).
+    map_values: HashSet<(u32, u64)>,
     mode: Mode,
     /// Followed files by (pid, fd).
     followed: HashMap<(u32, u64), String>,
     /// Paths each process followed at some point.
     followed_paths: HashSet<(u32, String)>,
+    /// Time (ns) of the last post of each rate-limited Post, by what it posted.
+    rate_limits: HashMap<RateKey, u64>,
+    /// The binary filters of followChildren selectors.
+    follow_filters: Vec<u32>,
+    /// The time of the first event: the policy counts as loaded then.
+    loaded_at: Option<i128>,
+    /// Of each process seen (by exec_id), the followChildren filters it follows: it started
+    /// after the load, and its parent follows them or runs one of their binaries.
+    follows: HashMap<String, Vec<u32>>,
 }
+
+/// What a rate-limited Post counts together, as the probes key it: the hook, the selector, the
+/// thread, process or nothing (the scope), and the first bytes of each argument.
+type RateKey = (usize, usize, u32, Vec<[u8; RATE_ARG_BYTES]>);
 
 impl WhatIf {
     /// Compiles `policy` as the probes would (every syscall tracepoint assumed present); its
@@ -69,6 +92,13 @@ impl WhatIf {
             next_filter: &mut next_filter,
         }
         .compile(policy, &hooks)?;
+        let follow_filters = compiled
+            .hooks
+            .iter()
+            .flat_map(|hook| &hook.spec.selectors[..hook.spec.selector_count as usize])
+            .filter(|selector| selector.binary_follow != 0)
+            .map(|selector| selector.binary_strings)
+            .collect();
         let mut strings: HashMap<(bool, u32), Vec<Vec<u8>>> = HashMap::new();
         for StringEntry {
             postfix,
@@ -81,14 +111,24 @@ impl WhatIf {
         Ok(WhatIf {
             hooks: compiled.hooks,
             strings,
+            map_values: compiled
+                .map_values
+                .iter()
+                .map(|v| (v.filter, v.value))
+                .collect(),
             mode,
             followed: HashMap::new(),
             followed_paths: HashSet::new(),
+            rate_limits: HashMap::new(),
+            follow_filters,
+            loaded_at: None,
+            follows: HashMap::new(),
         })
     }
 
     /// Evaluates one recorded event; None when no hook of the policy saw it or no selector matched.
     pub fn evaluate(&mut self, event: &Event) -> Option<WhatIfMatch> {
+        self.note_process(event);
         let (seen, args, ret) = match &event.body {
             EventBody::ProcessKprobe(k) => (
                 Seen::Function(&k.function_name),
@@ -104,7 +144,8 @@ impl WhatIf {
         };
         let process = event.process()?;
         let pid = process.pid?;
-        let hook = self.hooks.iter().find(|h| seen.is(h))?;
+        let hook_index = self.hooks.iter().position(|h| seen.is(h))?;
+        let hook = &self.hooks[hook_index];
         let spec = hook.spec;
         let values = Values::read(&spec, args, ret);
         if spec.flags & hook_flags::FD_VIA_FOLLOW != 0 && !self.fds_followed(&spec, &values, pid) {
@@ -120,12 +161,87 @@ impl WhatIf {
             hook: hook.meta.function_name.clone(),
             selector: chosen.map_or(0, |i| i + 1),
             posted: true,
+            rate_limited: false,
             verdict: None,
         };
         if let Some(index) = chosen {
-            self.run_actions(&spec.selectors[index], &values, pid, &mut matched);
+            let selector = &spec.selectors[index];
+            self.run_actions(selector, &values, pid, &mut matched);
+            if matched.posted && self.held_back(selector, (hook_index, index + 1), &values, event) {
+                matched.posted = false;
+                matched.rate_limited = true;
+            }
         }
         Some(matched)
+    }
+
+    /// The probes' rate limit: whether the selector's Post already posted the same arguments (in
+    /// its scope) within its window before this event's time; otherwise this post opens one.
+    fn held_back(
+        &mut self,
+        selector: &SelectorSpec,
+        (hook, selector_number): (usize, usize),
+        values: &Values,
+        event: &Event,
+    ) -> bool {
+        let Some(post) = selector
+            .actions
+            .iter()
+            .rfind(|a| a.kind == action::POST && a.rate_limit_ns != 0)
+        else {
+            return false;
+        };
+        let (Some(process), Some(time)) = (event.process(), event.time) else {
+            return false;
+        };
+        let pid = process.pid.unwrap_or(0);
+        let scope = match post.rate_scope {
+            rate_scope::THREAD => process.tid.unwrap_or(pid),
+            rate_scope::PROCESS => pid,
+            _ => 0,
+        };
+        let now = time.unix_nanos() as u64;
+        let key = (hook, selector_number, scope, values.rate_args());
+        if let Some(&last) = self.rate_limits.get(&key)
+            && rate_limited(last, now, post.rate_limit_ns)
+        {
+            return true;
+        }
+        self.rate_limits.insert(key, now);
+        false
+    }
+
+    /// Notes which followChildren filters the event's process follows, the first time it is
+    /// seen (its exec event, in a recording of everything).
+    fn note_process(&mut self, event: &Event) {
+        let time = event.time.map(|t| t.unix_nanos());
+        self.loaded_at = self.loaded_at.or(time);
+        let Some(process) = event.process() else {
+            return;
+        };
+        if self.follow_filters.is_empty()
+            || process.exec_id.is_empty()
+            || self.follows.contains_key(&process.exec_id)
+        {
+            return;
+        }
+        let after_load = process
+            .start_time
+            .zip(self.loaded_at)
+            .is_some_and(|(start, loaded)| start.unix_nanos() > loaded);
+        let mut follows = Vec::new();
+        if after_load {
+            let inherited = self.follows.get(&process.parent_exec_id);
+            let parent_binary = event.parent().map(|p| p.binary.as_str());
+            for &filter in &self.follow_filters {
+                let by_parent = parent_binary
+                    .is_some_and(|binary| self.string_matches(op::EQUAL, filter, binary));
+                if by_parent || inherited.is_some_and(|bits| bits.contains(&filter)) {
+                    follows.push(filter);
+                }
+            }
+        }
+        self.follows.insert(process.exec_id.clone(), follows);
     }
 
     fn fds_followed(&self, spec: &HookSpec, values: &Values, pid: u32) -> bool {
@@ -148,10 +264,24 @@ impl WhatIf {
         if selector.pid.op != op::NONE && !selector.pid.matches(pid_of(selector, process)) {
             return false;
         }
-        if selector.binary_op != op::NONE
-            && !self.string_matches(selector.binary_op, selector.binary_strings, &process.binary)
-        {
-            return false;
+        if selector.binary_op != op::NONE {
+            // A process forked by one of the binaries (followChildren) counts as one of them.
+            let child = selector.binary_follow != 0
+                && self
+                    .follows
+                    .get(&process.exec_id)
+                    .is_some_and(|follows| follows.contains(&selector.binary_strings));
+            let passed = match child {
+                true => selector.binary_op == op::EQUAL,
+                false => self.string_matches(
+                    selector.binary_op,
+                    selector.binary_strings,
+                    &process.binary,
+                ),
+            };
+            if !passed {
+                return false;
+            }
         }
         for filter in selector.args.iter().filter(|f| f.op != op::NONE) {
             if !self.arg_matches(spec, filter, values) {
@@ -180,6 +310,12 @@ impl WhatIf {
                 values
                     .text(arg)
                     .is_some_and(|text| self.string_matches(filter.op, filter.strings, text))
+            }
+            Some(_) if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
+                values.number(arg).is_some_and(|value| {
+                    let found = self.map_values.contains(&(filter.strings, value as u64));
+                    filter.in_map_verdict(found)
+                })
             }
             Some(_) => values
                 .number(arg)
@@ -336,6 +472,30 @@ impl<'a> Values<'a> {
         }
     }
 
+    /// Each argument as a rate limit's key holds it: the first bytes of its text, else its
+    /// value; nothing of a buffer.
+    fn rate_args(&self) -> Vec<[u8; RATE_ARG_BYTES]> {
+        (0..self.kinds.len())
+            .map(|i| {
+                let mut bytes = [0; RATE_ARG_BYTES];
+                if matches!(self.kinds[i], arg_kind::CHAR_BUF | arg_kind::NONE) {
+                    return bytes;
+                }
+                match self.text(i).filter(|_| is_text(self.kinds[i])) {
+                    Some(text) => {
+                        let head = &text.as_bytes()[..text.len().min(RATE_ARG_BYTES)];
+                        bytes[..head.len()].copy_from_slice(head);
+                    }
+                    None => {
+                        let value = self.number(i).unwrap_or(0) as u64;
+                        bytes[..8].copy_from_slice(&value.to_ne_bytes());
+                    }
+                }
+                bytes
+            })
+            .collect()
+    }
+
     fn number(&self, position: usize) -> Option<i64> {
         self.args.get(position).and_then(number_of)
     }
@@ -351,6 +511,14 @@ impl<'a> Values<'a> {
             _ => value.as_str(),
         }
     }
+}
+
+/// Kinds the probes read as a string or path.
+fn is_text(kind: u32) -> bool {
+    matches!(
+        kind,
+        arg_kind::STRING | arg_kind::KERNEL_STRING | arg_kind::FD | arg_kind::FILE
+    )
 }
 
 /// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`, the id of

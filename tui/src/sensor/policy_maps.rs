@@ -1,7 +1,7 @@
 //! The probes' policy maps and the on-demand attachment of the policy programs: what loading,
 //! switching and unloading a compiled policy does in the kernel.
 use std::{
-    collections::{BTreeMap, HashMap as StdHashMap},
+    collections::{BTreeMap, HashMap as StdHashMap, VecDeque},
     os::fd::AsFd,
 };
 
@@ -16,9 +16,9 @@ use aya::{
     },
 };
 use tetrascope_shared::policy::{
-    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_POLICIES, MAX_UPROBES,
-    PolicyState, ProcessInfo, StringMatch, TRACEPOINT_FIELDS, TracepointField, TracepointSite,
-    counter, mode, site,
+    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS, MAX_POLICIES,
+    MAX_UPROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS,
+    TracepointField, TracepointSite, counter, mode, site,
 };
 
 use super::{cookie_link::CookieLink, policy_cgroups::PolicyCgroups, tracefs};
@@ -30,18 +30,23 @@ use crate::policy::{
 
 /// The program at every uprobe attachment.
 const UPROBE_PROGRAM: &str = "policy_uprobe";
+/// The programs of a return uprobe: at the function's entry, and at its return.
+const URETPROBE_PROGRAMS: [&str; 2] = ["policy_uprobe_entry", "policy_uretprobe"];
 
-/// Verifies the uprobe program at start, as the tracepoint programs are.
-pub(super) fn load_uprobe_program(ebpf: &mut Ebpf) -> Result<()> {
-    uprobe_program(ebpf)?
-        .load()
-        .with_context(|| format!("verifying {UPROBE_PROGRAM}"))
+/// Verifies the uprobe programs at start, as the tracepoint programs are.
+pub(super) fn load_uprobe_programs(ebpf: &mut Ebpf) -> Result<()> {
+    for name in [UPROBE_PROGRAM].iter().chain(&URETPROBE_PROGRAMS) {
+        uprobe_program(ebpf, name)?
+            .load()
+            .with_context(|| format!("verifying {name}"))?;
+    }
+    Ok(())
 }
 
-fn uprobe_program(ebpf: &mut Ebpf) -> Result<&mut UProbe> {
+fn uprobe_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe> {
     Ok(ebpf
-        .program_mut(UPROBE_PROGRAM)
-        .ok_or_else(|| anyhow!("program {UPROBE_PROGRAM} missing from the probes object"))?
+        .program_mut(name)
+        .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
         .try_into()?)
 }
 
@@ -54,6 +59,9 @@ pub struct LoadedPolicy {
     pub slot: u32,
     pub hook_ids: Vec<u32>,
     strings: Vec<StringEntry>,
+    map_values: Vec<MapValue>,
+    /// followChildren bits and the binaries that give them.
+    follow_children: Vec<(u32, Vec<BinaryKey>)>,
     attachments: Vec<TracepointLink>,
     sites: Vec<u64>,
     uprobe_slots: Vec<u32>,
@@ -78,11 +86,15 @@ pub(super) struct PolicyMaps {
     uprobe_sites: Array<MapData, HookList>,
     strings: LpmTrie<MapData, StringMatch, u32>,
     postfixes: LpmTrie<MapData, StringMatch, u32>,
+    map_values: HashMap<MapData, MapValue, u8>,
     state: Array<MapData, PolicyState>,
     counters: PerCpuArray<MapData, [u64; counter::COUNT]>,
     cgroups: PolicyCgroups,
     protected: HashMap<MapData, u32, u32>,
     procs: HashMap<MapData, u32, ProcessInfo>,
+    follow_binaries: HashMap<MapData, BinaryKey, u64>,
+    follow_live: Array<MapData, u64>,
+    rate_limits: HashMap<MapData, RateKey, u64>,
     /// Hook ids listed under each site, mirrored from `SITES`.
     site_hooks: BTreeMap<u64, Vec<u32>>,
     /// Record fields each tracepoint's hooks read, by tracepoint id: a field keeps its slot
@@ -90,11 +102,17 @@ pub(super) struct PolicyMaps {
     tracepoint_fields: BTreeMap<u32, Vec<TracepointField>>,
     /// Attached programs and how many hooks use each.
     links: StdHashMap<TracepointLink, (Attached, usize)>,
-    uprobe_links: StdHashMap<u32, UProbeLinkId>,
+    /// Each uprobe slot's attachments, with their programs.
+    uprobe_links: StdHashMap<u32, Vec<(&'static str, UProbeLinkId)>>,
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
     free_uprobes: Vec<u32>,
+    /// followChildren bits, the longest free first.
+    free_follow_children: VecDeque<u32>,
 }
+
+/// A binary path as `ProcessInfo::binary` holds it: zero-padded.
+type BinaryKey = [u8; MATCH_LEN];
 
 impl PolicyMaps {
     pub(super) fn take(ebpf: &mut Ebpf) -> Result<Self> {
@@ -111,11 +129,15 @@ impl PolicyMaps {
             uprobe_sites: Array::try_from(map("UPROBE_SITES")?)?,
             strings: LpmTrie::try_from(map("STRINGS")?)?,
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
+            map_values: HashMap::try_from(map("IN_MAP_VALUES")?)?,
             state: Array::try_from(map("POLICY_STATE")?)?,
             counters: PerCpuArray::try_from(map("POLICY_COUNTERS")?)?,
             cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
             protected: HashMap::try_from(map("PROTECTED")?)?,
             procs: HashMap::try_from(map("PROCS")?)?,
+            follow_binaries: HashMap::try_from(map("FOLLOW_BINARIES")?)?,
+            follow_live: Array::try_from(map("FOLLOW_LIVE")?)?,
+            rate_limits: HashMap::try_from(map("RATE_LIMITS")?)?,
             site_hooks: BTreeMap::new(),
             tracepoint_fields: BTreeMap::new(),
             links: StdHashMap::new(),
@@ -123,6 +145,7 @@ impl PolicyMaps {
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
             free_uprobes: (0..MAX_UPROBES).rev().collect(),
+            free_follow_children: (0..MAX_FOLLOW_CHILDREN).collect(),
         })
     }
 
@@ -139,6 +162,7 @@ impl PolicyMaps {
             exec_ns_pid: ns_pid,
             binary_len: binary.len() as u32,
             _pad: 0,
+            follow: 0,
             binary: [0; MATCH_LEN],
             binary_tail: [0; tetrascope_shared::policy::POSTFIX_LEN],
         };
@@ -205,6 +229,12 @@ impl PolicyMaps {
                 .context("adding a selector string")?;
             loaded.strings.push(entry.clone());
         }
+        for value in &compiled.map_values {
+            self.map_values
+                .insert(value, 1, 0)
+                .context("adding an InMap value (the values of all policies fill the map)")?;
+            loaded.map_values.push(*value);
+        }
         if compiled.follows_fds {
             for (program, tracepoint) in DUPLICATE_TRACKING {
                 if tracefs::syscall_event_exists(tracepoint) {
@@ -223,6 +253,7 @@ impl PolicyMaps {
             let mut spec = hook.spec;
             spec.policy = loaded.slot;
             self.place_fields(hook, &mut spec)?;
+            self.follow_children(&mut spec, &compiled.strings, loaded)?;
             self.hooks.set(id, spec, 0)?;
             for mechanism in &hook.mechanisms {
                 let Some(key) = mechanism.site_key() else {
@@ -243,6 +274,83 @@ impl PolicyMaps {
             }
         }
         Ok(())
+    }
+
+    /// Gives each followChildren selector of the hook its bit, and the binaries it names that
+    /// bit: processes they fork from now on carry it.
+    fn follow_children(
+        &mut self,
+        spec: &mut HookSpec,
+        strings: &[StringEntry],
+        loaded: &mut LoadedPolicy,
+    ) -> Result<()> {
+        let count = spec.selector_count as usize;
+        for selector in spec.selectors.iter_mut().take(count) {
+            if selector.binary_follow == 0 {
+                continue;
+            }
+            let bit = self.take_follow_bit()?;
+            let binaries: Vec<BinaryKey> = strings
+                .iter()
+                .filter(|s| !s.postfix && s.filter == selector.binary_strings)
+                .map(|s| {
+                    let mut key = [0; MATCH_LEN];
+                    key[..s.bytes.len()].copy_from_slice(&s.bytes);
+                    key
+                })
+                .collect();
+            loaded.follow_children.push((bit, binaries.clone()));
+            for key in &binaries {
+                let bits = self.follow_binaries.get(key, 0).unwrap_or(0);
+                self.follow_binaries
+                    .insert(key, bits | 1 << bit, 0)
+                    .context("adding a followChildren binary")?;
+            }
+            selector.binary_follow = bit + 1;
+        }
+        Ok(())
+    }
+
+    /// A free followChildren bit that no process carries any more (processes keep a freed bit
+    /// until they exec or exit, but do not pass it on), made live.
+    fn take_follow_bit(&mut self) -> Result<u32> {
+        let carried = self
+            .procs
+            .iter()
+            .filter_map(Result::ok)
+            .fold(0u64, |bits, (_, info)| bits | info.follow);
+        let at = self
+            .free_follow_children
+            .iter()
+            .position(|bit| carried & 1 << bit == 0)
+            .ok_or_else(|| {
+                anyhow!("{MAX_FOLLOW_CHILDREN} followChildren matchBinaries are loaded already")
+            })?;
+        let bit = self.free_follow_children.remove(at).expect("found");
+        let live = self.follow_live.get(&0, 0)?;
+        self.follow_live.set(0, live | 1 << bit, 0)?;
+        Ok(bit)
+    }
+
+    /// Takes a followChildren bit back: no fork or exec passes it on from now on, and its
+    /// binaries give it no more.
+    fn release_follow_bit(&mut self, bit: u32, binaries: &[BinaryKey]) {
+        let mask = 1u64 << bit;
+        if let Ok(live) = self.follow_live.get(&0, 0) {
+            let _ = self.follow_live.set(0, live & !mask, 0);
+        }
+        for key in binaries {
+            match self.follow_binaries.get(key, 0) {
+                Ok(bits) if bits & !mask != 0 => {
+                    let _ = self.follow_binaries.insert(key, bits & !mask, 0);
+                }
+                Ok(_) => {
+                    let _ = self.follow_binaries.remove(key);
+                }
+                Err(_) => {}
+            }
+        }
+        self.free_follow_children.push_back(bit);
     }
 
     /// Gives each record field a tracepoint hook reads a slot of its tracepoint's site, and
@@ -282,7 +390,10 @@ impl PolicyMaps {
         mechanism: &Mechanism,
         loaded: &mut LoadedPolicy,
     ) -> Result<()> {
-        let Mechanism::Uprobe { path, offset, .. } = mechanism else {
+        let Mechanism::Uprobe {
+            path, offset, ret, ..
+        } = mechanism
+        else {
             bail!("{mechanism}: not a uprobe");
         };
         let slot = self
@@ -296,14 +407,24 @@ impl PolicyMaps {
         };
         list.ids[0] = id;
         self.uprobe_sites.set(slot, list, 0)?;
-        let point = UProbeAttachPoint {
-            location: UProbeAttachLocation::AbsoluteOffset(*offset),
-            cookie: Some(u64::from(slot)),
+        let programs: &[&'static str] = if *ret {
+            &URETPROBE_PROGRAMS
+        } else {
+            &[UPROBE_PROGRAM]
         };
-        let link = uprobe_program(ebpf)?
-            .attach(point, path, UProbeScope::AllProcesses)
-            .with_context(|| format!("attaching {mechanism}"))?;
-        self.uprobe_links.insert(slot, link);
+        for program in programs {
+            let point = UProbeAttachPoint {
+                location: UProbeAttachLocation::AbsoluteOffset(*offset),
+                cookie: Some(u64::from(slot)),
+            };
+            let link = uprobe_program(ebpf, program)?
+                .attach(point, path, UProbeScope::AllProcesses)
+                .with_context(|| format!("attaching {program} for {mechanism}"))?;
+            self.uprobe_links
+                .entry(slot)
+                .or_default()
+                .push((program, link));
+        }
         Ok(())
     }
 
@@ -313,10 +434,10 @@ impl PolicyMaps {
             self.detach(ebpf, link);
         }
         for slot in &loaded.uprobe_slots {
-            if let Some(link) = self.uprobe_links.remove(slot)
-                && let Ok(program) = uprobe_program(ebpf)
-            {
-                let _ = program.detach(link);
+            for (program, link) in self.uprobe_links.remove(slot).unwrap_or_default() {
+                if let Ok(program) = uprobe_program(ebpf, program) {
+                    let _ = program.detach(link);
+                }
             }
             let _ = self.uprobe_sites.set(*slot, HookList::default(), 0);
             self.free_uprobes.push(*slot);
@@ -331,6 +452,16 @@ impl PolicyMaps {
             let _ = self.hooks.set(*id, HookSpec::default(), 0);
             self.free_hooks.push(*id);
         }
+        // A later hook with the same id starts without their windows.
+        let windows: Vec<RateKey> = self
+            .rate_limits
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|key| loaded.hook_ids.contains(&key.hook))
+            .collect();
+        for key in windows {
+            let _ = self.rate_limits.remove(&key);
+        }
         for entry in &loaded.strings {
             let trie = if entry.postfix {
                 &mut self.postfixes
@@ -338,6 +469,12 @@ impl PolicyMaps {
                 &mut self.strings
             };
             let _ = trie.remove(&string_key(entry));
+        }
+        for value in &loaded.map_values {
+            let _ = self.map_values.remove(value);
+        }
+        for (bit, binaries) in &loaded.follow_children {
+            self.release_follow_bit(*bit, binaries);
         }
         let _ = self.state.set(loaded.slot, PolicyState::default(), 0);
         self.cgroups.clear(loaded.slot);

@@ -369,6 +369,7 @@ fn row(agent: usize, label: &str, status: &proto::TracingPolicyStatus) -> Policy
             signals: counters.signal,
             would_signals: counters.monitor_signal,
             spared: 0,
+            rate_limited: 0,
         },
         problems: if status.error.is_empty() {
             Vec::new()

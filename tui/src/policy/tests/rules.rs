@@ -119,6 +119,15 @@ fn filters_must_fit_their_argument() {
         &format!("{field}.values[0]"),
         "list \"nope\" is not defined",
     );
+    let ftrace_list = format!(
+        "{}  lists: [{{name: funcs, type: generated_ftrace, pattern: \"^x\"}}]\n",
+        filter("{index: 0, operator: NotInMap, values: [1, \"list:funcs\"]}")
+    );
+    assert_rejected(
+        &ftrace_list,
+        &format!("{field}.values[1]"),
+        "list \"funcs\" is not a syscall list (type \"generated_ftrace\")",
+    );
     assert_rejected(
         &filter("{index: 1, operator: Prefix, values: []}"),
         &format!("{field}.values"),

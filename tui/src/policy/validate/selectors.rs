@@ -1,6 +1,7 @@
 //! Selector checks: filters against the hook's arguments, the probes' limits, and what each
 //! action needs.
 use super::{Checker, Hook, HookKind, declared_indexes, values};
+use crate::policy::compile::rate_limit_ns;
 use crate::policy::model::{
     ActionKind, ActionSelector, Arg, ArgOperator, ArgSelector, BinaryOperator, BinarySelector,
     NamespaceSelector, Selector,
@@ -392,11 +393,8 @@ impl<'p> Checker<'p> {
             }
         }
         if let Some(limit) = &action.rate_limit
-            && !valid_rate_limit(limit)
+            && let Err(message) = rate_limit_ns(limit)
         {
-            let message = format!(
-                "invalid rate limit \"{limit}\"; give seconds (30) or a number with s, m or h (30s, 5m, 1h)"
-            );
             self.error(&field("rateLimit"), action.at, message);
         }
         if hook.kind == HookKind::Fentry && action.action.is_enforcement() {
@@ -404,14 +402,4 @@ impl<'p> Checker<'p> {
             self.error(&field("action"), action.at, message);
         }
     }
-}
-
-/// Seconds, or a number with an `s`, `m` or `h` suffix, as Tetragon reads `rateLimit`.
-fn valid_rate_limit(limit: &str) -> bool {
-    let number = limit
-        .strip_suffix(['s', 'S', 'm', 'M', 'h', 'H'])
-        .unwrap_or(limit);
-    !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && number.parse::<u32>().is_ok()
 }

@@ -188,7 +188,7 @@ fn check_value(
         SubString | SubStringIgnCase => at_most(value, 99, op),
         InRange | NotInRange => range(value).map(|_| ()),
         InMap | NotInMap => match value.strip_prefix("list:") {
-            Some(name) => defined_list(name, lists),
+            Some(name) => defined_list(name, lists).and_then(|()| syscall_list(name, lists)),
             None if value.contains(':') => range(value).map(|_| ()),
             None => integer(value),
         },
@@ -221,6 +221,19 @@ pub(super) fn defined_list(name: &str, lists: &[ListSpec]) -> Result<(), String>
     Err(format!(
         "list \"{name}\" is not defined in spec.lists; defined: {defined}"
     ))
+}
+
+/// InMap's `list:NAME` expands to syscall ids: the list must be one of syscalls.
+fn syscall_list(name: &str, lists: &[ListSpec]) -> Result<(), String> {
+    match lists.iter().find(|list| list.name == name) {
+        Some(list) if !matches!(list.list_type.as_str(), "syscalls" | "generated_syscalls") => {
+            Err(format!(
+                "list \"{name}\" is not a syscall list (type {:?}); InMap takes lists of type syscalls or generated_syscalls",
+                list.list_type
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn integer(value: &str) -> Result<(), String> {

@@ -168,14 +168,18 @@ pub fn detail_lines(app: &App, look: &Look) -> (String, Vec<Line<'static>>) {
     let mut lines = vec![
         Line::from(format!("source: {}", row.source)),
         Line::from(format!(
-            "state: {:?}   mode: {:?}   hits {}  posted {}  kills {}  would-kill {}  spared {}",
+            "state: {:?}   mode: {:?}   hits {}  posted {}  kills {}  would-kill {}  spared {}{}",
             row.status,
             row.mode,
             row.counters.hits,
             row.counters.posts,
             row.counters.signals,
             row.counters.would_signals,
-            row.counters.spared
+            row.counters.spared,
+            match row.counters.rate_limited {
+                0 => String::new(),
+                held => format!("  rate-limited {held}"),
+            }
         )),
         Line::from(styled("hooks", theme.title)),
     ];

@@ -1,0 +1,322 @@
+//! Selector and action semantics of the policy engine on the real kernel (root), with real
+//! processes: `rateLimit` on Post, InMap/NotInMap on syscall ids, matchBinaries' followChildren,
+//! and what-if giving the same answer on the same calls.
+mod common;
+
+use std::{collections::BTreeMap, path::Path, process::Command};
+
+use common::{marker_dir, require_root};
+use tetrascope::{
+    event::{Event, EventBody},
+    policy::{
+        self,
+        hit_event::policy_name,
+        model::{Mode, TracingPolicy},
+        store::{PolicySource, PolicyStatus},
+        what_if::WhatIf,
+    },
+    sensor::SensorOptions,
+    source::local::LocalSource,
+};
+
+fn policy(name: &str, spec: &str) -> TracingPolicy {
+    let text = format!(
+        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
+    );
+    policy::parse_str(&text, None).unwrap().remove(0)
+}
+
+/// A policy posting openat(2) of files whose name ends in `suffix`, with extra action fields.
+fn openat_policy(name: &str, suffix: &str, post: &str) -> TracingPolicy {
+    policy(
+        name,
+        &format!(
+            "  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"{suffix}\"]\n      matchActions:\n      - action: Post{post}\n"
+        ),
+    )
+}
+
+/// The live engine with `policies` loaded (enforce), without the file and syscall observations.
+fn start(policies: &[&TracingPolicy]) -> LocalSource {
+    let options = SensorOptions {
+        syscalls: false,
+        files: false,
+    };
+    let (mut source, _, _) = LocalSource::start("engine".into(), options).unwrap();
+    for policy in policies {
+        let entry = source
+            .add_policy((*policy).clone(), PolicySource::Api, Some(Mode::Enforce))
+            .unwrap();
+        assert_eq!(entry.status, PolicyStatus::Enabled, "{:?}", entry.problems);
+    }
+    source
+}
+
+/// Everything the probes reported so far, as events.
+fn drain(source: &mut LocalSource) -> Vec<Event> {
+    let mut events = Vec::new();
+    source.drain(&mut events);
+    events
+}
+
+/// The events of `policy` from processes whose pid is in `pids`.
+fn hits_of<'a>(events: &'a [Event], policy: &str, pids: &[u32]) -> Vec<&'a Event> {
+    events
+        .iter()
+        .filter(|e| policy_name(e) == Some(policy))
+        .filter(|e| {
+            e.process()
+                .and_then(|p| p.pid)
+                .is_some_and(|p| pids.contains(&p))
+        })
+        .collect()
+}
+
+/// Runs a Python script in `dir`; its pid.
+fn python(dir: &Path, script: &str) -> u32 {
+    python_as(dir, "/usr/bin/python3", script)
+}
+
+/// Runs a Python script with the interpreter `binary` in `dir`; its pid.
+fn python_as(dir: &Path, binary: &str, script: &str) -> u32 {
+    let child = Command::new(binary)
+        .args(["-c", script])
+        .current_dir(dir)
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{script}: {out:?}");
+    pid
+}
+
+#[test]
+fn rate_limited_posts_count_once_per_window_and_scope() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("rate-limit");
+    std::fs::write(dir.join("x.rate-target"), "x").unwrap();
+    // The same opens, posted every time and rate limited per process.
+    let every = openat_policy("rate-every", ".rate-target", "");
+    let limited = openat_policy(
+        "rate-limited",
+        ".rate-target",
+        "\n        rateLimit: 2s\n        rateLimitScope: process",
+    );
+    common::runtime().block_on(async {
+        let mut source = start(&[&every, &limited]);
+        // Two threads of one process share its window; after the window, one more post.
+        let first = python(
+            &dir,
+            "import threading, time\n\
+             def opens():\n    [open('x.rate-target').close() for _ in range(5)]\n\
+             for _ in range(2):\n    t = threading.Thread(target=opens); t.start(); t.join()\n\
+             time.sleep(2.6)\n\
+             open('x.rate-target').close()",
+        );
+        // Another process has its own window.
+        let second = python(&dir, "[open('x.rate-target').close() for _ in range(10)]");
+        let events = drain(&mut source);
+        source.refresh_policy_counters();
+        let counters = source.policies().get("rate-limited").unwrap().counters;
+
+        let all = hits_of(&events, "rate-every", &[first, second]);
+        assert_eq!(all.len(), 21, "every open of the target is posted there");
+        let posted = hits_of(&events, "rate-limited", &[first]);
+        assert_eq!(
+            posted.len(),
+            2,
+            "first process: one per window: {posted:#?}"
+        );
+        let posted = hits_of(&events, "rate-limited", &[second]);
+        assert_eq!(posted.len(), 1, "second process: its own window");
+        assert_eq!(counters.rate_limited, 18, "{counters:?}");
+        assert_eq!(counters.posts, 3, "{counters:?}");
+
+        // What-if on the posts of every open says the same of the rate-limited policy.
+        let mut what_if = WhatIf::new(&limited, Mode::Enforce).unwrap();
+        let (mut would_post, mut held) = (0, 0);
+        for event in all {
+            let found = what_if.evaluate(event).expect("the opens match");
+            would_post += usize::from(found.posted);
+            held += usize::from(found.rate_limited);
+        }
+        assert_eq!(
+            (would_post, held),
+            (3, 18),
+            "what-if agrees with the kernel"
+        );
+    });
+}
+
+/// The syscall id (first argument) of a `raw_syscalls/sys_enter` event, as `syscall64` or as an
+/// integer type shows it.
+fn syscall_id(event: &Event) -> u64 {
+    let EventBody::ProcessTracepoint(tracepoint) = &event.body else {
+        panic!("not a tracepoint event: {event:?}");
+    };
+    let arg = &tracepoint.args[0];
+    arg.pointer("/syscall_id/id")
+        .and_then(|id| id.as_u64())
+        .or_else(|| arg["size_arg"].as_str().and_then(|id| id.parse().ok()))
+        .unwrap_or_else(|| panic!("no syscall id in {arg}"))
+}
+
+/// How many events there are of each syscall id.
+fn by_syscall<'a>(events: impl IntoIterator<Item = &'a Event>) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for event in events {
+        *counts.entry(syscall_id(event)).or_default() += 1;
+    }
+    counts
+}
+
+#[test]
+fn in_map_catches_exactly_the_listed_syscalls_and_not_in_map_the_others() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("in-map");
+    let interpreter = dir.join("py-in-map");
+    std::fs::copy("/usr/bin/python3", &interpreter).unwrap();
+    let interpreter = interpreter.display().to_string();
+    // Tetragon's example: InMap of a syscall list (dup, dup2) on raw_syscalls' id, any process.
+    let listed = common::shared_policy("tetragon-examples/list-syscalls-tracepoint.yaml");
+    let sys_enter = |name: &str, selector: &str| {
+        policy(
+            name,
+            &format!(
+                "  lists:\n  - name: dups\n    type: syscalls\n    values: [sys_dup, sys_dup2]\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{interpreter}\"]\n{selector}"
+            ),
+        )
+    };
+    let others = sys_enter(
+        "not-in-map",
+        "      matchArgs:\n      - index: 0\n        operator: NotInMap\n        values: [\"list:dups\"]\n",
+    );
+    let every = sys_enter("every-syscall", "");
+    common::runtime().block_on(async {
+        let mut source = start(&[&listed, &others, &every]);
+        let pid = python_as(
+            &dir,
+            &interpreter,
+            // Through libc: os.dup() calls fcntl(F_DUPFD_CLOEXEC).
+            "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.dup(0)\nlibc.dup2(0, 10)\nlibc.dup2(0, 11)",
+        );
+        let events = drain(&mut source);
+
+        let all = by_syscall(hits_of(&events, "every-syscall", &[pid]));
+        let (dup, dup2) = (32, 33);
+        let count = |id| all.get(&id).copied().unwrap_or(0);
+        assert!(count(dup) >= 1 && count(dup2) >= 2, "{all:?} in {} events", events.len());
+        let in_map = by_syscall(hits_of(&events, "list-syscalls-tracepoint", &[pid]));
+        let mut expected = all.clone();
+        expected.retain(|id, _| [dup, dup2].contains(id));
+        assert_eq!(in_map, expected, "InMap: every dup and dup2, nothing else");
+        let not_in_map = by_syscall(hits_of(&events, "not-in-map", &[pid]));
+        let mut expected = all.clone();
+        expected.retain(|id, _| ![dup, dup2].contains(id));
+        assert!(expected.len() > 5, "python makes many other syscalls: {expected:?}");
+        assert_eq!(not_in_map, expected, "NotInMap: every other syscall");
+
+        // What-if on every syscall of the process decides as the kernel did.
+        for (policy, live) in [(&listed, &in_map), (&others, &not_in_map)] {
+            let mut what_if = WhatIf::new(policy, Mode::Enforce).unwrap();
+            let matched = by_syscall(
+                hits_of(&events, "every-syscall", &[pid])
+                    .into_iter()
+                    .filter(|event| what_if.evaluate(event).is_some()),
+            );
+            assert_eq!(&matched, live, "what-if of {}", policy.name);
+        }
+    });
+}
+
+#[test]
+fn follow_children_catches_what_the_binary_forks_after_the_load_only() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("follow-children");
+    let target = dir.join("x.follow-target");
+    std::fs::write(&target, "x").unwrap();
+    let target = target.display().to_string();
+    let shell = dir.join("sh-follow");
+    std::fs::copy("/usr/bin/dash", &shell).unwrap();
+    let shell = shell.display().to_string();
+    // A child of the shell forked before the load: it opens the target once told to.
+    let (ready, go) = (dir.join("ready"), dir.join("go"));
+    let waiting = format!(
+        "import os, time\nopen('{}', 'w').close()\nwhile not os.path.exists('{}'): time.sleep(0.05)\nopen('{target}').close()",
+        ready.display(),
+        go.display()
+    );
+    let mut early = Command::new(&shell)
+        .args(["-c", &format!("/usr/bin/python3 -c \"{waiting}\"; true")])
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let follow = openat_policy("follow-children", ".follow-target", "")
+        .yaml
+        .replace(
+            "    - matchArgs:",
+            &format!(
+                "    - matchBinaries:\n      - operator: In\n        values: [\"{shell}\"]\n        followChildren: true\n      matchArgs:"
+            ),
+        )
+        .replace("action: Post", "action: Sigkill");
+    let follow = policy::parse_str(&follow, None).unwrap().remove(0);
+    let every = openat_policy("follow-every", ".follow-target", "");
+    common::runtime().block_on(async {
+        let mut source = start(&[&follow, &every]);
+        std::fs::write(&go, "").unwrap();
+        assert!(early.wait().unwrap().success());
+        let direct = Command::new("/usr/bin/cat").arg(&target).output().unwrap();
+        let status = dir.join("status");
+        let forked = Command::new(&shell)
+            .args([
+                "-c",
+                &format!("/usr/bin/cat {target}; echo $? > {}", status.display()),
+            ])
+            .status()
+            .unwrap();
+        let events = drain(&mut source);
+
+        assert!(
+            direct.status.success(),
+            "not forked by the shell: {direct:?}"
+        );
+        assert!(forked.success());
+        let code = std::fs::read_to_string(&status).unwrap();
+        assert_eq!(code.trim(), "137", "the shell's child cat is killed");
+        let kills: Vec<_> = events
+            .iter()
+            .filter(|e| policy_name(e) == Some("follow-children"))
+            .collect();
+        assert_eq!(kills.len(), 1, "{kills:#?}");
+        let killed = kills[0].process().unwrap();
+        assert_eq!(killed.binary, "/usr/bin/cat");
+        assert_eq!(kills[0].parent().unwrap().binary, shell);
+
+        // What-if, on the same opens and the processes' lineage, kills the same one only.
+        let mut what_if = WhatIf::new(&follow, Mode::Enforce).unwrap();
+        let matched: Vec<_> = events
+            .iter()
+            .filter(|e| policy_name(e).is_none_or(|name| name == "follow-every"))
+            .filter(|e| what_if.evaluate(e).is_some())
+            .collect();
+        assert_eq!(matched.len(), 1, "{matched:#?}");
+        assert_eq!(matched[0].process().unwrap().exec_id, killed.exec_id);
+        let every_open = events
+            .iter()
+            .filter(|e| policy_name(e) == Some("follow-every"))
+            .count();
+        assert_eq!(
+            every_open, 3,
+            "the early child, the direct cat, the forked cat"
+        );
+    });
+}
