@@ -48,6 +48,7 @@ pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     rec.ppid = kernel::parent_tgid(task).unwrap_or(0);
     rec.euid = kernel::euid(task).unwrap_or(u32::MAX);
     rec.auid = kernel::loginuid(task);
+    rec.ns_pid = kernel::namespace_pid(task).unwrap_or(0);
     rec.flags = 0;
     kernel::namespaces(task, &mut rec.ns);
 

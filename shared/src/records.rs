@@ -80,6 +80,8 @@ pub struct ExecRecord {
     pub euid: u32,
     /// Audit login uid, `u32::MAX` when unset or unavailable.
     pub auid: u32,
+    /// The pid in the task's own pid namespace (a container's view of it), 0 when unknown.
+    pub ns_pid: u32,
     pub flags: u32,
     /// Bytes of `filename` used (without the NUL).
     pub filename_len: u32,

@@ -72,12 +72,16 @@ fn container_processes_carry_their_pods() {
     assert!(watching.contains("2 container cgroups"), "{watching}");
     // Let the watch list the pods.
     thread::sleep(Duration::from_secs(2));
-    let (inside, outside, late) = (
+    let (inside, outside, late, own_pids) = (
         marker_dir("kube-inside"),
         marker_dir("kube-outside"),
         marker_dir("kube-late"),
+        marker_dir("kube-own-pids"),
     );
     cgroup.run_true(&inside);
+    // As a container runtime starts its first process: PID 1 of a new pid namespace.
+    let in_own_pids = cgroup.exec("/usr/bin/unshare --pid --fork /bin/true", &own_pids);
+    assert!(in_own_pids.success());
     let status = Command::new("/bin/true")
         .current_dir(&outside)
         .status()
@@ -90,6 +94,15 @@ fn container_processes_carry_their_pods() {
 
     for process in true_events(&events, &inside) {
         assert_pod(process, "iris-7d9f8c6b5-x2x9z", &uid, &id);
+        assert_eq!(
+            process["pod"]["container"]["pid"], process["pid"],
+            "{process}"
+        );
+    }
+    for process in true_events(&events, &own_pids) {
+        assert_pod(process, "iris-7d9f8c6b5-x2x9z", &uid, &id);
+        assert_eq!(process["pod"]["container"]["pid"], 1, "{process}");
+        assert_ne!(process["pid"], 1, "{process}");
     }
     for process in true_events(&events, &outside) {
         assert!(process.get("pod").is_none(), "{process}");

@@ -37,6 +37,10 @@ pub struct Process {
     pub pod: Option<Pod>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub docker: String,
+    /// The pid in the process's own pid namespace, for its pod's `container.pid`; not a field
+    /// of Tetragon's Process (the pod carries it), so never written or read.
+    #[serde(skip)]
+    pub ns_pid: Option<u32>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub parent_exec_id: String,
     #[serde(skip_serializing_if = "protojson::is_default")]
@@ -233,6 +237,8 @@ mod tests {
             auid: Some(4294967295),
             pod: Some(crate::event::test_support::full_pod(1)),
             docker: "abc".into(),
+            // Never written: the pod's container.pid carries it.
+            ns_pid: None,
             parent_exec_id: "a2luZDoxOjE=".into(),
             refcnt: 3,
             cap: Some(caps.clone()),

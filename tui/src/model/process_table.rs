@@ -346,6 +346,7 @@ impl ProcessTable {
             tid: Some(image.pid),
             cwd,
             docker: image.docker.clone(),
+            ns_pid: (image.ns_pid != 0).then_some(image.ns_pid),
             ..Process::default()
         }
     }

@@ -19,6 +19,8 @@ pub struct ProcessImage {
     pub uid: u32,
     /// Audit login uid; `u32::MAX` when unset.
     pub auid: u32,
+    /// The pid in the process's own pid namespace (its container's view), 0 when unknown.
+    pub ns_pid: u32,
     /// The program as exec spelled it (may be relative to `cwd`).
     pub binary: String,
     /// argv without argv[0].

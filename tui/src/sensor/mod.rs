@@ -202,7 +202,11 @@ impl Sensor {
     /// Tells the probes the binaries of processes that exec'd before they were attached.
     pub fn seed_processes(&mut self, images: &[ProcessImage]) {
         for image in images {
-            let ns_pid = procfs::namespace_pid(image.pid).unwrap_or(image.pid);
+            let ns_pid = if image.ns_pid != 0 {
+                image.ns_pid
+            } else {
+                image.pid
+            };
             self.policies.seed_process(image.pid, ns_pid, &image.binary);
         }
     }

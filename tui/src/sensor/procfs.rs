@@ -61,6 +61,7 @@ fn read_process(dir: &Path, pid: u32, ns_per_tick: u64) -> Option<ProcessImage> 
         ppid,
         uid: effective_uid(&status)?,
         auid,
+        ns_pid: namespace_pid_in(&status).unwrap_or(0),
         binary: binary.to_string_lossy().into_owned(),
         args,
         cwd: fs::read_link(dir.join("cwd"))
@@ -89,9 +90,8 @@ fn effective_uid(status: &str) -> Option<u32> {
     line.split_whitespace().nth(2)?.parse().ok()
 }
 
-/// The pid of process `pid` inside its own pid namespace (the last `NSpid:` value).
-pub fn namespace_pid(pid: u32) -> Option<u32> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+/// The pid of a process inside its own pid namespace: the last `NSpid:` value of its status.
+fn namespace_pid_in(status: &str) -> Option<u32> {
     let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
     line.split_whitespace().last()?.parse().ok()
 }

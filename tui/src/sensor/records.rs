@@ -189,6 +189,7 @@ fn exec_image(r: &ExecRecord) -> ProcessImage {
         ppid: r.ppid,
         uid: r.euid,
         auid: r.auid,
+        ns_pid: r.ns_pid,
         binary: filename,
         args: argv,
         cwd,

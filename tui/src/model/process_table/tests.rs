@@ -20,6 +20,7 @@ fn image(ktime: u64, pid: u32, ppid: u32, binary: &str, args: &[&str]) -> Proces
         ppid,
         uid: 1000,
         auid: u32::MAX,
+        ns_pid: pid,
         binary: binary.into(),
         args: args.iter().map(|s| s.to_string()).collect(),
         cwd: Some("/home/me".into()),

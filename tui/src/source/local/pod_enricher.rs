@@ -9,7 +9,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{event::Event, kube::pods::PodMetadata};
+use crate::{
+    event::{Event, Pod, Process},
+    kube::pods::PodMetadata,
+};
 
 /// How long an event waits for its pod.
 pub const POD_WAIT: Duration = Duration::from_secs(2);
@@ -156,11 +159,11 @@ impl PodEnricher {
             && !parent.docker.is_empty()
             && parent.pod.is_none()
         {
-            parent.pod = self.pods.event_pod(&parent.docker);
+            parent.pod = self.pod_of(parent);
         }
         match process {
             Some(p) if !p.docker.is_empty() && p.pod.is_none() => {
-                p.pod = self.pods.event_pod(&p.docker);
+                p.pod = self.pod_of(p);
                 if p.pod.is_some() {
                     Lookup::Done
                 } else {
@@ -169,6 +172,16 @@ impl PodEnricher {
             }
             _ => Lookup::Done,
         }
+    }
+
+    /// The pod of a container process, with the process's pid in the container as
+    /// `container.pid`.
+    fn pod_of(&self, process: &Process) -> Option<Pod> {
+        let mut pod = self.pods.event_pod(&process.docker)?;
+        if let Some(container) = &mut pod.container {
+            container.pid = process.ns_pid;
+        }
+        Some(pod)
     }
 }
 
