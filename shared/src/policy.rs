@@ -66,7 +66,9 @@ pub mod arg_kind {
     /// An fd, shown as the path of its file (from the fd table, or from the followed-fd map when
     /// the policy uses FollowFD; an fd that is not followed then fails the hook).
     pub const FD: u32 = 6;
-    /// A user buffer: its address and size only (contents are not captured).
+    /// A user buffer (`char_buf`): its first `STRING_AREA` bytes go into a string slot (`len`
+    /// of them, at `start` 0), as many as `HookSpec::buf_size` says it holds; `status` is the
+    /// full length, so that userspace tells truncation. Without a size nothing is read.
     pub const CHAR_BUF: u32 = 7;
     /// `fd_install`'s file: the path of the fd just installed, from the fd table.
     pub const FILE: u32 = 8;
@@ -77,6 +79,15 @@ pub mod arg_kind {
 
 /// The raw argument slot of a return uprobe's returned value (`returnArg`).
 pub const RETURN_SLOT: u32 = 7;
+
+/// `HookSpec::buf_size`: where a `char_buf` argument's length is.
+pub mod buf_size {
+    /// No length: the buffer is reported empty (Tetragon without `sizeArgIndex`).
+    pub const NONE: u32 = 0;
+    /// The call's return value (`returnCopy`, at a syscall's exit); nothing when negative.
+    pub const RETURN: u32 = u32::MAX;
+    // Otherwise: 1 + the raw slot of the argument holding the length (`sizeArgIndex`).
+}
 
 /// A return uprobe's call in progress: the thread and the attachment's slot.
 #[repr(C)]
@@ -365,6 +376,9 @@ pub struct HookSpec {
     /// Raw argument each hook argument reads (syscall argument number, tracepoint field slot,
     /// uprobe register).
     pub arg_index: [u32; MAX_HOOK_ARGS],
+    /// Per `char_buf` argument, where its length is (`buf_size::*`).
+    pub buf_size: [u32; MAX_HOOK_ARGS],
+    pub _pad: u32,
     pub selectors: [SelectorSpec; MAX_SELECTORS],
 }
 
@@ -426,7 +440,7 @@ pub struct ProcessInfo {
 pub struct StringArg {
     pub start: u32,
     pub len: u32,
-    /// `path_status` for paths; 0 for plain strings.
+    /// `path_status` for paths; 0 for plain strings; a buffer's full length (`CHAR_BUF`).
     pub status: u32,
     pub _pad: u32,
     /// The last `POSTFIX_LEN` bytes reversed (postfix matching), when the hook needs them.

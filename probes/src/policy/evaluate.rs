@@ -6,7 +6,7 @@ use aya_ebpf::helpers::{
     bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
     bpf_get_smp_processor_id, bpf_ktime_get_boot_ns, bpf_probe_read_kernel_str_bytes,
     bpf_probe_read_user_str_bytes,
-    generated::{bpf_loop, bpf_probe_read_kernel, bpf_send_signal},
+    generated::{bpf_loop, bpf_probe_read_kernel, bpf_probe_read_user, bpf_send_signal},
 };
 use tetrascope_shared::{
     RecordHeader,
@@ -14,7 +14,8 @@ use tetrascope_shared::{
         ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
         PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SelectorSpec,
-        StringArg, action, arg_kind, counter, hook_flags, mode, op, outcome, pid_flags, rate_scope,
+        StringArg, action, arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags,
+        rate_scope,
     },
     policy_semantics::rate_limited,
 };
@@ -196,7 +197,7 @@ fn held_back(
 }
 
 /// Argument `i` as a rate limit's key holds it: the first bytes of its string, else its value;
-/// nothing of a buffer (its contents are not captured, and its address says nothing).
+/// nothing of a buffer (its address says nothing, and its bytes are left out, as in what-if).
 #[inline(always)]
 fn rate_arg(hit: &HitRecord, i: usize, kind: u32, out: &mut [u8; RATE_ARG_BYTES]) {
     *out = [0; RATE_ARG_BYTES];
@@ -313,7 +314,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         _ => raw,
     };
     let used = eval.strings_used as usize;
-    if !is_string(kind) || used >= MAX_STRING_ARGS {
+    if !takes_slot(kind) || used >= MAX_STRING_ARGS {
         return true;
     }
     let slot = unsafe { (&raw mut hit.strings as *mut StringArg).add(used & 1) };
@@ -321,6 +322,14 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     let task = eval.task as usize;
     let read = match kind {
         arg_kind::STRING => read_user_string(raw, slot),
+        arg_kind::CHAR_BUF => {
+            let size = match spec.buf_size[i] {
+                buf_size::NONE => 0,
+                buf_size::RETURN => eval.call.ret.max(0) as u64,
+                at => eval.call.raw[((at - 1) as usize) & 7],
+            };
+            read_user_buffer(raw, size, slot)
+        }
         arg_kind::KERNEL_STRING => read_kernel_string(raw, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
@@ -350,6 +359,38 @@ fn is_string(kind: u32) -> bool {
         kind,
         arg_kind::STRING | arg_kind::FD | arg_kind::FILE | arg_kind::KERNEL_STRING
     )
+}
+
+/// Kinds that take one of the hit's string slots: strings, paths and buffers.
+#[inline(always)]
+fn takes_slot(kind: u32) -> bool {
+    is_string(kind) || kind == arg_kind::CHAR_BUF
+}
+
+/// The first `STRING_AREA` bytes of the user buffer at `address` holding `size` bytes; the slot's
+/// `status` keeps `size` (saturated), so that userspace tells a truncated copy.
+#[inline(always)]
+fn read_user_buffer(address: u64, size: u64, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = size.min(u32::MAX as u64) as u32;
+    slot.len = 0;
+    // A mask the verifier can bound, then the real limit.
+    let count = (size.min(STRING_AREA as u64) as usize) & (2 * STRING_AREA - 1);
+    if count == 0 || count > STRING_AREA {
+        return true;
+    }
+    let read = unsafe {
+        bpf_probe_read_user(
+            (&raw mut slot.bytes) as *mut c_void,
+            count as u32,
+            address as *const c_void,
+        )
+    };
+    if read == 0 {
+        slot.len = count as u32;
+    }
+    read == 0
 }
 
 #[inline(always)]

@@ -6,7 +6,7 @@ use tetrascope_shared::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, RETURN_SLOT, SelectorSpec,
-        TracepointField, action, arg_kind, hook_flags, op, pid_flags, rate_scope,
+        TracepointField, action, arg_kind, buf_size, hook_flags, op, pid_flags, rate_scope,
     },
 };
 
@@ -192,6 +192,10 @@ impl Compiler<'_> {
                         Some(at) if at as usize == position => RETURN_SLOT,
                         _ => arg.index,
                     };
+                    if spec.arg_kind[position] == arg_kind::CHAR_BUF {
+                        spec.buf_size[position] = buffer_size(arg, is_return)
+                            .map_err(|reason| format!("args[{position}].{reason}"))?;
+                    }
                     arg.ty
                 }
             };
@@ -374,6 +378,26 @@ fn only_maintains_follows(selectors: &[Selector]) -> bool {
                     )
                 })
         })
+}
+
+/// Where the probes find the length of a `char_buf` argument: the argument `sizeArgIndex` names
+/// (1-based), or with `returnCopy` the return value at the syscall's exit (a hook with `return:
+/// true`; elsewhere the buffer is not filled yet and, as without a size, nothing is read).
+fn buffer_size(arg: &Arg, is_return: bool) -> Result<u32, String> {
+    if arg.return_copy {
+        return Ok(if is_return {
+            buf_size::RETURN
+        } else {
+            buf_size::NONE
+        });
+    }
+    match arg.size_arg_index {
+        None => Ok(buf_size::NONE),
+        Some(at @ 1..=6) => Ok(at),
+        Some(at) => Err(format!(
+            "sizeArgIndex: {at} is not an argument (1-based, 1..=6)"
+        )),
+    }
 }
 
 /// How the probe reads an argument of type `ty` at a syscall site or a uprobe (user values), or
@@ -607,6 +631,12 @@ impl SelectorCompiler<'_> {
                 | ArgType::Dentry
                 | ArgType::Kiocb
         );
+        if matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
+            return Err(format!(
+                "operator: {:?} on a buffer: tetrascope's probes do not compare buffer contents",
+                filter.operator
+            ));
+        }
         if !is_string {
             if matches!(filter.operator, ArgOperator::InMap | ArgOperator::NotInMap) {
                 return self.in_map_filter(filter, position);
@@ -1069,6 +1099,24 @@ mod tests {
             let error = rate_limit_ns(bad).unwrap_err();
             assert!(error.contains("invalid rate limit"), "{bad:?}: {error}");
         }
+    }
+
+    #[test]
+    fn buffers_read_their_length_from_the_size_arg_or_the_return_value() {
+        let buffer = |size_arg_index, return_copy| Arg {
+            ty: ArgType::CharBuf,
+            size_arg_index,
+            return_copy,
+            ..Arg::default()
+        };
+        assert_eq!(buffer_size(&buffer(Some(3), false), false), Ok(3));
+        assert_eq!(buffer_size(&buffer(None, false), false), Ok(buf_size::NONE));
+        assert!(buffer_size(&buffer(Some(0), false), false).is_err());
+        assert!(buffer_size(&buffer(Some(7), false), false).is_err());
+        // returnCopy: the return value at the syscall's exit; at entry nothing is there yet.
+        let read = buffer(None, true);
+        assert_eq!(buffer_size(&read, true), Ok(buf_size::RETURN));
+        assert_eq!(buffer_size(&read, false), Ok(buf_size::NONE));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A policy hit as a Tetragon event: `process_kprobe` for kprobe and LSM hooks (Tetragon
 //! reports LSM hooks on kernels with BPF LSM as `process_lsm`; ours are served by
 //! kprobe-equivalent tracepoints), `process_tracepoint` and `process_uprobe` for those hooks.
+use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
 use tetrascope_shared::policy::outcome;
 
@@ -120,8 +121,10 @@ fn action_name(result: u32, killing: bool) -> &'static str {
 }
 
 /// One `KprobeArgument` in protojson form (64-bit integers as strings).
-fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String, u32)>) -> Value {
+fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8>, u32)>) -> Value {
     use ArgType::*;
+    let text = bytes.map(|(b, _)| std::string::String::from_utf8_lossy(b));
+    let text = text.as_deref().unwrap_or_default();
     let mut arg = Map::new();
     let (member, content) = match ty {
         Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 => {
@@ -134,15 +137,9 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String,
             "syscall_id",
             json!({ "id": value as u32, "abi": native_abi() }),
         ),
-        String | Filename | DataLoc => (
-            "string_arg",
-            json!(text.map(|(s, _)| s.as_str()).unwrap_or_default()),
-        ),
-        Fd | File | Path | Dentry | Kiocb => (
-            "file_arg",
-            json!({ "path": text.map(|(s, _)| s.as_str()).unwrap_or_default() }),
-        ),
-        // Buffers are not captured: the argument is there, without its bytes.
+        String | Filename | DataLoc => ("string_arg", json!(text)),
+        Fd | File | Path | Dentry | Kiocb => ("file_arg", json!({ "path": text })),
+        CharBuf | CharIovec => buffer(bytes),
         _ => ("bytes_arg", Value::Null),
     };
     if !content.is_null() {
@@ -152,6 +149,19 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, text: Option<&(String,
         arg.insert("label".to_owned(), json!(label));
     }
     Value::Object(arg)
+}
+
+/// A buffer as Tetragon reports it: `bytes_arg` (base64, as protojson writes bytes), or
+/// `truncated_bytes_arg` with the full length when the probes copied less than it.
+fn buffer(captured: Option<&(Vec<u8>, u32)>) -> (&'static str, Value) {
+    let (bytes, full) = captured.map_or((&[][..], 0), |(b, full)| (b.as_slice(), *full));
+    let encoded = STANDARD.encode(bytes);
+    if (full as usize) > bytes.len() {
+        let truncated = json!({ "bytes_arg": encoded, "orig_size": full.to_string() });
+        ("truncated_bytes_arg", truncated)
+    } else {
+        ("bytes_arg", json!(encoded))
+    }
 }
 
 /// What enforcement did (or would have done) to the process of a policy event.
@@ -213,5 +223,52 @@ pub fn hook_name(event: &Event) -> String {
         EventBody::ProcessTracepoint(t) => format!("{}:{}", t.subsys, t.event),
         EventBody::ProcessUprobe(u) => format!("{}:{}", u.path, u.symbol),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decoded(value: &Value) -> Vec<u8> {
+        STANDARD.decode(value.as_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_whole_buffer_is_bytes_arg_in_base64() {
+        let bytes = b"hello\0\xffworld".to_vec();
+        let captured = (bytes.clone(), bytes.len() as u32);
+        let arg = argument(ArgType::CharBuf, Some("buf"), 0x7fff_0000, Some(&captured));
+        assert_eq!(arg["label"], "buf");
+        assert_eq!(decoded(&arg["bytes_arg"]), captured.0);
+        assert!(arg.get("truncated_bytes_arg").is_none());
+    }
+
+    #[test]
+    fn a_buffer_longer_than_its_copy_is_truncated_bytes_arg_with_its_size() {
+        let captured = (vec![b'x'; 4096], 10_000);
+        let arg = argument(ArgType::CharBuf, None, 0, Some(&captured));
+        let truncated = &arg["truncated_bytes_arg"];
+        assert_eq!(decoded(&truncated["bytes_arg"]), captured.0);
+        assert_eq!(truncated["orig_size"], "10000");
+        assert!(arg.get("bytes_arg").is_none());
+    }
+
+    #[test]
+    fn a_buffer_without_size_is_an_empty_bytes_arg() {
+        assert_eq!(
+            argument(ArgType::CharBuf, None, 0, None),
+            json!({"bytes_arg": ""})
+        );
+        let empty = (Vec::new(), 0);
+        let arg = argument(ArgType::CharIovec, None, 0, Some(&empty));
+        assert_eq!(arg, json!({"bytes_arg": ""}));
+    }
+
+    #[test]
+    fn strings_and_paths_stay_text() {
+        let path = (b"/etc/passwd".to_vec(), 0);
+        let arg = argument(ArgType::Fd, None, 3, Some(&path));
+        assert_eq!(arg, json!({"file_arg": {"path": "/etc/passwd"}}));
     }
 }

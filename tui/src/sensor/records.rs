@@ -22,8 +22,7 @@ fn policy_hit(record: &HitRecord) -> PolicyHit {
                 .map(|string| {
                     let start = (string.start as usize).min(STRING_AREA);
                     let end = (start + string.len as usize).min(STRING_AREA);
-                    let bytes = &string.bytes[start..end];
-                    (String::from_utf8_lossy(bytes).into_owned(), string.status)
+                    (string.bytes[start..end].to_vec(), string.status)
                 });
             (record.values[i], text)
         })
@@ -84,9 +83,13 @@ pub struct PolicyHit {
     pub signal: u32,
     pub syscall: u32,
     pub ret: i64,
-    /// Each argument's value, and its text for strings and paths (with the path status).
-    pub args: Vec<(u64, Option<(String, u32)>)>,
+    /// Each argument's value, and its bytes for strings, paths (with the path status) and
+    /// buffers (with the buffer's full length).
+    pub args: Vec<(u64, Option<Captured>)>,
 }
+
+/// The bytes the probes captured of an argument, and its path status or full length.
+pub type Captured = (Vec<u8>, u32);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum DecodeError {
