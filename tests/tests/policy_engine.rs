@@ -320,3 +320,75 @@ fn follow_children_catches_what_the_binary_forks_after_the_load_only() {
         );
     });
 }
+
+/// The bytes of a `char_buf` argument as the event carries them: `bytes_arg`, or
+/// `truncated_bytes_arg` with the full length; the bytes decoded from base64.
+fn buffer_of(event: &Event, position: usize) -> (Vec<u8>, Option<u64>) {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    let EventBody::ProcessKprobe(kprobe) = &event.body else {
+        panic!("not a kprobe event: {event:?}");
+    };
+    let arg = &kprobe.args[position];
+    let decode = |v: &serde_json::Value| STANDARD.decode(v.as_str().unwrap()).unwrap();
+    match arg.get("truncated_bytes_arg") {
+        Some(t) => (
+            decode(&t["bytes_arg"]),
+            Some(t["orig_size"].as_str().unwrap().parse().unwrap()),
+        ),
+        None => (decode(&arg["bytes_arg"]), None),
+    }
+}
+
+#[test]
+fn char_buf_with_size_arg_carries_the_bytes_written_and_truncates_past_the_cap() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("char-buf");
+    let interpreter = dir.join("py-char-buf");
+    std::fs::copy("/usr/bin/python3", &interpreter).unwrap();
+    let interpreter = interpreter.display().to_string();
+    let writes = policy(
+        "char-buf-writes",
+        &format!(
+            "  kprobes:\n  - call: sys_write\n    syscall: true\n    args:\n    - index: 0\n      type: fd\n    - index: 1\n      type: char_buf\n      sizeArgIndex: 3\n    - index: 2\n      type: size_t\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{interpreter}\"]\n      matchArgs:\n      - index: 0\n        operator: Postfix\n        values: [\"/written.char-buf\"]\n"
+        ),
+    );
+    let short = b"tetrascope char_buf \x00\xff\x01 end".to_vec();
+    let long: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+    common::runtime().block_on(async {
+        let mut source = start(&[&writes]);
+        let pid = python_as(
+            &dir,
+            &interpreter,
+            "import os\n\
+             fd = os.open('written.char-buf', os.O_WRONLY | os.O_CREAT | os.O_TRUNC)\n\
+             os.write(fd, b'tetrascope char_buf \\x00\\xff\\x01 end')\n\
+             os.write(fd, bytes(range(256)) * 39 + bytes(range(16)))\n\
+             os.close(fd)",
+        );
+        let events = drain(&mut source);
+        let hits = hits_of(&events, "char-buf-writes", &[pid]);
+        assert_eq!(hits.len(), 2, "one event per write: {hits:#?}");
+        assert_eq!(buffer_of(hits[0], 1), (short.clone(), None));
+        let (copied, full) = buffer_of(hits[1], 1);
+        assert_eq!(
+            full,
+            Some(long.len() as u64),
+            "the full length of the write"
+        );
+        assert_eq!(copied.len(), 4096, "the probes' cap");
+        assert_eq!(copied, long[..copied.len()]);
+        assert_eq!(
+            std::fs::read(dir.join("written.char-buf")).unwrap(),
+            [short, long].concat(),
+            "the writes happened as the events say"
+        );
+        // What-if replays the events with their bytes and posts them as the probes did.
+        let mut what_if = WhatIf::new(&writes, Mode::Enforce).unwrap();
+        for event in hits {
+            let found = what_if.evaluate(event).expect("the writes match");
+            assert!(found.posted);
+        }
+    });
+}
