@@ -392,3 +392,40 @@ fn char_buf_with_size_arg_carries_the_bytes_written_and_truncates_past_the_cap()
         }
     });
 }
+
+#[test]
+fn char_buf_with_return_copy_carries_what_read_returned() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("char-buf-read");
+    let interpreter = dir.join("py-char-buf-read");
+    std::fs::copy("/usr/bin/python3", &interpreter).unwrap();
+    let interpreter = interpreter.display().to_string();
+    let content = format!("read back by pid {}\n\u{1}\u{2}", std::process::id());
+    std::fs::write(dir.join("read.char-buf"), &content).unwrap();
+    let reads = policy(
+        "char-buf-reads",
+        &format!(
+            "  kprobes:\n  - call: sys_read\n    syscall: true\n    return: true\n    args:\n    - index: 0\n      type: fd\n    - index: 1\n      type: char_buf\n      returnCopy: true\n    - index: 2\n      type: size_t\n    returnArg:\n      index: 0\n      type: long\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{interpreter}\"]\n      matchArgs:\n      - index: 0\n        operator: Postfix\n        values: [\"/read.char-buf\"]\n"
+        ),
+    );
+    common::runtime().block_on(async {
+        let mut source = start(&[&reads]);
+        // The buffer is larger than the file: what the call returned is what it holds.
+        let pid = python_as(
+            &dir,
+            &interpreter,
+            "import os\n\
+             fd = os.open('read.char-buf', os.O_RDONLY)\n\
+             assert os.read(fd, 1000)\n\
+             assert not os.read(fd, 1000)\n\
+             os.close(fd)",
+        );
+        let events = drain(&mut source);
+        let hits = hits_of(&events, "char-buf-reads", &[pid]);
+        assert_eq!(hits.len(), 2, "one event per read: {hits:#?}");
+        assert_eq!(buffer_of(hits[0], 1), (content.into_bytes(), None));
+        assert_eq!(buffer_of(hits[1], 1), (Vec::new(), None), "end of file");
+    });
+}
