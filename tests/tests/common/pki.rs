@@ -21,23 +21,7 @@ pub fn signed_cert(dir: &Path, name: &str, subject: &str, sans: Option<&str>) {
         format!("{name}.csr"),
         format!("{name}.crt"),
     );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &key,
-            "-out",
-            &csr,
-            "-subj",
-            subject,
-        ],
-    );
+    new_key(dir, &[], &key, &csr, subject);
     let ext = format!("{name}.ext");
     // An extension makes it X.509 v3, which rustls requires.
     let mut extensions = String::from("basicConstraints=CA:FALSE\n");
@@ -69,24 +53,32 @@ pub fn signed_cert(dir: &Path, name: &str, subject: &str, sans: Option<&str>) {
 
 /// A CA (`ca.crt`, `ca.key`) in `dir`.
 pub fn make_ca(dir: &Path) {
-    openssl(
+    new_key(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.crt",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=tetrascope-test-ca",
-        ],
+        &["-x509", "-days", "2"],
+        "ca.key",
+        "ca.crt",
+        "/CN=tetrascope-test-ca",
     );
+}
+
+/// A new P-256 key in `key` and, for `subject`, a request in `out` (a self-signed
+/// certificate with `-x509` in `extra`).
+fn new_key(dir: &Path, extra: &[&str], key: &str, out: &str, subject: &str) {
+    let mut args = vec!["req"];
+    args.extend_from_slice(extra);
+    args.extend([
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        out,
+        "-subj",
+        subject,
+    ]);
+    openssl(dir, &args);
 }
