@@ -51,6 +51,9 @@ pub struct Offsets {
     pub fdtable_max_fds: u32,
     pub file_f_path: u32,
     pub mm_exe_file: u32,
+    /// `linux_binprm.file` and `kiocb.ki_filp`: the files of those kprobe arguments.
+    pub binprm_file: u32,
+    pub kiocb_filp: u32,
     /// `task_struct.thread_info.status` (x86: `TS_COMPAT` marks a compat syscall); `ABSENT`
     /// on architectures whose compat syscalls the probes do not tell apart.
     pub task_ti_status: u32,

@@ -45,8 +45,8 @@ pub mod site {
     pub const FD_INSTALL: u32 = 3;
     /// Any tracepoint, by its `common_type` id (`TracepointSite`).
     pub const TRACEPOINT: u32 = 4;
-    /// A uprobe, by the attach cookie of its attachment (`UPROBE_SITES` slot).
-    pub const UPROBE: u32 = 5;
+    /// A kprobe or uprobe, by the attach cookie of its attachment (`PROBE_SITES` slot).
+    pub const PROBE: u32 = 5;
 }
 
 pub const fn site_key(kind: u32, syscall: u32) -> u64 {
@@ -73,11 +73,27 @@ pub mod arg_kind {
     /// `fd_install`'s file: the path of the fd just installed, from the fd table.
     pub const FILE: u32 = 8;
     /// A NUL-terminated kernel string at the raw value's address (a tracepoint record's
-    /// `char[]` or `__data_loc char[]` field).
+    /// `char[]` or `__data_loc char[]` field, a kernel function's `char *`).
     pub const KERNEL_STRING: u32 = 9;
+    /// A kernel function's `struct file *`: the path of the file.
+    pub const FILE_OBJECT: u32 = 10;
+    /// A kernel function's `struct path *`: the path.
+    pub const PATH_OBJECT: u32 = 11;
+    /// A kernel function's `struct linux_binprm *`: the path of the file being executed.
+    pub const BINPRM: u32 = 12;
+    /// A kernel function's `struct kiocb *`: the path of the file it does I/O on.
+    pub const KIOCB: u32 = 13;
+
+    /// Kinds read as a string or a path (compared by the string operators).
+    pub const fn is_text(kind: u32) -> bool {
+        matches!(
+            kind,
+            STRING | FD | FILE | KERNEL_STRING | FILE_OBJECT | PATH_OBJECT | BINPRM | KIOCB
+        )
+    }
 }
 
-/// The raw argument slot of a return uprobe's returned value (`returnArg`).
+/// The raw argument slot of a return probe's returned value (`returnArg`): a kretprobe or uretprobe.
 pub const RETURN_SLOT: u32 = 7;
 
 /// `HookSpec::buf_size`: where a `char_buf` argument's length is.
@@ -89,17 +105,17 @@ pub mod buf_size {
     // Otherwise: 1 + the raw slot of the argument holding the length (`sizeArgIndex`).
 }
 
-/// A return uprobe's call in progress: the thread and the attachment's slot.
+/// A return probe's call in progress: the thread and the attachment's slot.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct UprobeCall {
+pub struct ProbeCall {
     pub pid_tgid: u64,
     pub slot: u32,
     pub _pad: u32,
 }
 
-/// Uprobe attachments at once (`UPROBE_SITES` slots).
-pub const MAX_UPROBES: u32 = 256;
+/// Kprobe and uprobe attachments at once (`PROBE_SITES` slots).
+pub const MAX_PROBES: u32 = 256;
 /// Tracepoints with hooks at once.
 pub const MAX_TRACEPOINTS: u32 = 256;
 /// Record fields one tracepoint's hooks read, together.
@@ -374,7 +390,7 @@ pub struct HookSpec {
     pub selector_count: u32,
     pub arg_kind: [u32; MAX_HOOK_ARGS],
     /// Raw argument each hook argument reads (syscall argument number, tracepoint field slot,
-    /// uprobe register).
+    /// probe register).
     pub arg_index: [u32; MAX_HOOK_ARGS],
     /// Per `char_buf` argument, where its length is (`buf_size::*`).
     pub buf_size: [u32; MAX_HOOK_ARGS],
@@ -470,7 +486,7 @@ pub struct HitRecord {
     pub selector: u32,
     pub outcome: u32,
     pub signal: u32,
-    /// Syscall number of the site (the tracepoint id or uprobe slot at those sites).
+    /// Syscall number of the site (the tracepoint id or probe slot at those sites).
     pub syscall: u32,
     pub ret: i64,
     /// Integer value of each argument (the fd for fd arguments, the address for buffers).
@@ -496,5 +512,5 @@ mod pod {
     unsafe impl aya::Pod for TracepointSite {}
     unsafe impl aya::Pod for RateKey {}
     unsafe impl aya::Pod for MapValue {}
-    unsafe impl aya::Pod for UprobeCall {}
+    unsafe impl aya::Pod for ProbeCall {}
 }

@@ -331,6 +331,10 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
             read_user_buffer(raw, size, slot)
         }
         arg_kind::KERNEL_STRING => read_kernel_string(raw, slot),
+        arg_kind::FILE_OBJECT => read_path(raw as usize + kernel::off!(file_f_path), task, slot),
+        arg_kind::PATH_OBJECT => read_path(raw as usize, task, slot),
+        arg_kind::BINPRM => read_member_file(raw, kernel::off!(binprm_file), task, slot),
+        arg_kind::KIOCB => read_member_file(raw, kernel::off!(kiocb_filp), task, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
     };
@@ -352,19 +356,10 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     true
 }
 
-/// Kinds read as a string (or path) into one of the hit's string slots.
-#[inline(always)]
-fn is_string(kind: u32) -> bool {
-    matches!(
-        kind,
-        arg_kind::STRING | arg_kind::FD | arg_kind::FILE | arg_kind::KERNEL_STRING
-    )
-}
-
 /// Kinds that take one of the hit's string slots: strings, paths and buffers.
 #[inline(always)]
 fn takes_slot(kind: u32) -> bool {
-    is_string(kind) || kind == arg_kind::CHAR_BUF
+    arg_kind::is_text(kind) || kind == arg_kind::CHAR_BUF
 }
 
 /// The first `STRING_AREA` bytes of the user buffer at `address` holding `size` bytes; the slot's
@@ -446,16 +441,41 @@ fn read_followed(tgid: u32, fd: u64, slot: *mut StringArg) -> bool {
 #[inline(always)]
 fn read_fd_path(task: usize, fd: u64, slot: *mut StringArg) -> bool {
     let file = kernel::fd_file(task, fd).unwrap_or(0);
-    let root = kernel::fs_root(task);
+    if file == 0 {
+        return empty_path(slot);
+    }
+    read_path(file + kernel::off!(file_f_path), task, slot)
+}
+
+/// The path of the `struct file *` at `offset` in the kernel object at `object`.
+#[inline(always)]
+fn read_member_file(object: u64, offset: usize, task: usize, slot: *mut StringArg) -> bool {
+    match kernel::kread::<usize>(object as usize, offset) {
+        Ok(file) if file != 0 => read_path(file + kernel::off!(file_f_path), task, slot),
+        _ => empty_path(slot),
+    }
+}
+
+/// The `struct path` at `path` as the task sees it (from its root).
+#[inline(always)]
+fn read_path(path: usize, task: usize, slot: *mut StringArg) -> bool {
+    let Ok(root) = kernel::fs_root(task) else {
+        return empty_path(slot);
+    };
+    if path == 0 {
+        return empty_path(slot);
+    }
+    path::resolve_forwards(path, root, slot);
+    true
+}
+
+#[inline(always)]
+fn empty_path(slot: *mut StringArg) -> bool {
     unsafe {
         (*slot).start = 0;
         (*slot).len = 0;
     }
-    let (true, Ok(root)) = (file != 0, root) else {
-        return false;
-    };
-    path::resolve_forwards(file + kernel::off!(file_f_path), root, slot);
-    true
+    false
 }
 
 #[inline(always)]
@@ -561,7 +581,7 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
         return false;
     }
     match spec.arg_kind[arg] {
-        kind if is_string(kind) => {
+        kind if arg_kind::is_text(kind) => {
             let slot = hit.string_slot[arg];
             if slot == u32::MAX {
                 return false;

@@ -1,14 +1,14 @@
 //! TracingPolicy hooks: the maps userspace compiles policies into, and the programs that
 //! evaluate them at syscall entries and exits (the kernels we test on have no kprobes), at any
-//! tracepoint and at uprobes.
+//! tracepoint, at uprobes and at kprobes.
 mod duplicates;
 mod evaluate;
 mod following;
+mod probes;
 mod process;
 mod sites;
 mod strings;
 mod tracepoints;
-mod uprobes;
 
 use aya_ebpf::{
     macros::map,
@@ -16,7 +16,7 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::{
     FdKey, FollowedPath, HitRecord, HookList, HookSpec, MATCH_LEN, MAX_HOOKS, MAX_IN_MAP_VALUES,
-    MAX_POLICIES, MAX_POLICY_CGROUPS, MAX_SYSCALLS, MAX_TRACEPOINTS, MAX_UPROBES, MapValue,
+    MAX_POLICIES, MAX_POLICY_CGROUPS, MAX_PROBES, MAX_SYSCALLS, MAX_TRACEPOINTS, MapValue,
     PendingCall, PolicyCgroup, PolicyState, ProcessInfo, RateKey, StringArg, StringMatch,
     TracepointSite, counter,
 };
@@ -40,9 +40,9 @@ pub static OPEN_HOOKS: Array<HookList> = Array::with_max_entries(1, 0);
 pub static TRACEPOINT_SITES: HashMap<u32, TracepointSite> =
     HashMap::with_max_entries(MAX_TRACEPOINTS, 0);
 
-/// Hook ids of each uprobe attachment, by the attachment's cookie.
+/// Hook ids of each kprobe or uprobe attachment, by the attachment's cookie.
 #[map]
-pub static UPROBE_SITES: Array<HookList> = Array::with_max_entries(MAX_UPROBES, 0);
+pub static PROBE_SITES: Array<HookList> = Array::with_max_entries(MAX_PROBES, 0);
 
 /// Enabled and mode, by policy slot: switching needs no reload.
 #[map]

@@ -10,7 +10,7 @@ use aya_ebpf::{
 use tetrascope_shared::policy::{HOOKS_PER_SITE, HookList, PendingCall, site};
 
 use super::{
-    ENTER_HOOKS, EVAL, EXIT_HOOKS, OPEN_HOOKS, PENDING, TRACEPOINT_SITES, UPROBE_SITES,
+    ENTER_HOOKS, EVAL, EXIT_HOOKS, OPEN_HOOKS, PENDING, PROBE_SITES, TRACEPOINT_SITES,
     evaluate::{Call, evaluate},
 };
 
@@ -85,7 +85,7 @@ pub fn policy_open_exit(ctx: TracePointContext) -> u32 {
     0
 }
 
-/// Evaluates the hooks listed under `index` (a syscall number, tracepoint id or uprobe slot) of
+/// Evaluates the hooks listed under `index` (a syscall number, tracepoint id or probe slot) of
 /// a site kind (`site::*`) on `call`.
 #[inline(always)]
 pub(super) fn run(site: u32, index: u32, call: Call) {
@@ -113,7 +113,7 @@ fn site_hooks(site: u32, index: u32) -> Option<&'static HookList> {
         site::SYSCALL_ENTER => ENTER_HOOKS.get(index),
         site::SYSCALL_EXIT => EXIT_HOOKS.get(index),
         site::TRACEPOINT => unsafe { TRACEPOINT_SITES.get(&index) }.map(|site| &site.hooks),
-        site::UPROBE => UPROBE_SITES.get(index),
+        site::PROBE => PROBE_SITES.get(index),
         _ => OPEN_HOOKS.get(index),
     }
 }

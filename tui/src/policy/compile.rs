@@ -24,9 +24,11 @@ use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
 /// The Tetragon event a hook's hits become, and what it names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum HookEvent {
-    /// `process_kprobe` (kprobes and LSM hooks, served by syscall tracepoints here).
+    /// `process_kprobe`.
     #[default]
     Kprobe,
+    /// `process_lsm`.
+    Lsm,
     Tracepoint {
         subsys: String,
         event: String,
@@ -111,8 +113,8 @@ impl Compiler<'_> {
             };
             let outputs = (&mut out.strings, &mut out.map_values);
             match self.hook(policy, hook, mechanisms, follows, outputs) {
-                Ok(compiled) if hook.kind == HookKind::Uprobe => {
-                    out.hooks.extend(per_uprobe(compiled));
+                Ok(compiled) if compiled.mechanisms.iter().any(Mechanism::is_probe) => {
+                    out.hooks.extend(per_probe(compiled));
                 }
                 Ok(compiled) => out.hooks.push(compiled),
                 Err(error) => errors.push(format!("{}.{error}", hook.field())),
@@ -138,12 +140,18 @@ impl Compiler<'_> {
         let is_return = mechanisms
             .iter()
             .any(|m| matches!(m, Mechanism::SyscallExit { .. }));
-        // A return uprobe's returned value is one more argument, read from its own raw slot.
-        let uprobe_return = mechanisms
+        // A return probe's returned value is one more argument, read from its own raw slot.
+        let probe_return = mechanisms.iter().any(|m| {
+            matches!(
+                m,
+                Mechanism::Uprobe { ret: true, .. } | Mechanism::Kprobe { ret: true, .. }
+            )
+        });
+        let in_kernel = mechanisms
             .iter()
-            .any(|m| matches!(m, Mechanism::Uprobe { ret: true, .. }));
+            .any(|m| matches!(m, Mechanism::Kprobe { .. }));
         let mut args = parts.args.to_vec();
-        let return_position = match (uprobe_return, parts.return_arg) {
+        let return_position = match (probe_return, parts.return_arg) {
             (true, Some(ret)) => {
                 args.push(Arg {
                     label: ret.label.clone().or_else(|| Some("return".into())),
@@ -186,8 +194,13 @@ impl Compiler<'_> {
                         Some(at) if at as usize == position => "returnArg".to_owned(),
                         _ => format!("args[{position}]"),
                     };
-                    spec.arg_kind[position] = arg_kind_at(arg.ty, at_open)
-                        .map_err(|reason| format!("{field}.type: {reason}"))?;
+                    let kind = if in_kernel {
+                        kernel_arg_kind(arg.ty)
+                    } else {
+                        arg_kind_at(arg.ty, at_open)
+                    };
+                    spec.arg_kind[position] =
+                        kind.map_err(|reason| format!("{field}.type: {reason}"))?;
                     spec.arg_index[position] = match return_position {
                         Some(at) if at as usize == position => RETURN_SLOT,
                         _ => arg.index,
@@ -246,6 +259,7 @@ impl Compiler<'_> {
                         subsys: subsystem.clone(),
                         event: event.clone(),
                     },
+                    _ if hook.kind == HookKind::LsmHook => HookEvent::Lsm,
                     _ => HookEvent::Kprobe,
                 },
                 function_name: hook.function_name.clone(),
@@ -260,30 +274,37 @@ impl Compiler<'_> {
     }
 }
 
-/// A uprobe hook as one compiled hook per place it is attached, so that each hit names its
-/// symbol and offset.
-fn per_uprobe(hook: CompiledHook) -> Vec<CompiledHook> {
+/// A kprobe or uprobe hook as one compiled hook per place it is attached, so that each hit
+/// names its function (a kprobe on a `list:`), or its symbol and offset.
+fn per_probe(hook: CompiledHook) -> Vec<CompiledHook> {
     hook.mechanisms
         .iter()
-        .filter_map(|mechanism| {
-            let Mechanism::Uprobe {
-                path,
-                symbol,
-                offset,
-                ..
-            } = mechanism
-            else {
-                return None;
-            };
+        .map(|mechanism| {
             let mut one = hook.clone();
             one.mechanisms = vec![mechanism.clone()];
-            one.meta.function_name = symbol.clone().unwrap_or_else(|| format!("{offset:#x}"));
-            one.meta.event = HookEvent::Uprobe {
-                path: path.clone(),
-                symbol: symbol.clone().unwrap_or_default(),
-                offset: *offset,
-            };
-            Some(one)
+            match mechanism {
+                Mechanism::Uprobe {
+                    path,
+                    symbol,
+                    offset,
+                    ..
+                } => {
+                    one.meta.function_name =
+                        symbol.clone().unwrap_or_else(|| format!("{offset:#x}"));
+                    one.meta.event = HookEvent::Uprobe {
+                        path: path.clone(),
+                        symbol: symbol.clone().unwrap_or_default(),
+                        offset: *offset,
+                    };
+                }
+                // An LSM hook keeps its hook's name.
+                Mechanism::Kprobe { function, .. } if one.meta.event == HookEvent::Kprobe => {
+                    one.meta.function_name = function.clone();
+                }
+                // Syscalls of the same `list:` share the syscall sites.
+                _ => {}
+            }
+            one
         })
         .collect()
 }
@@ -398,6 +419,25 @@ fn buffer_size(arg: &Arg, is_return: bool) -> Result<u32, String> {
             "sizeArgIndex: {at} is not an argument (1-based, 1..=6)"
         )),
     }
+}
+
+/// How a kprobe reads an argument of type `ty` of a kernel function (kernel values).
+fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
+    use ArgType::*;
+    Ok(match ty {
+        String => arg_kind::KERNEL_STRING,
+        File => arg_kind::FILE_OBJECT,
+        Path => arg_kind::PATH_OBJECT,
+        LinuxBinprm => arg_kind::BINPRM,
+        Kiocb => arg_kind::KIOCB,
+        Fd | Nop | Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 | Uint8 | Uint16
+        | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
+        other => {
+            return Err(format!(
+                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, string, fd and integers are)"
+            ));
+        }
+    })
 }
 
 /// How the probe reads an argument of type `ty` at a syscall site or a uprobe (user values), or
@@ -630,6 +670,7 @@ impl SelectorCompiler<'_> {
                 | ArgType::Path
                 | ArgType::Dentry
                 | ArgType::Kiocb
+                | ArgType::LinuxBinprm
         );
         if matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
             return Err(format!(

@@ -1,6 +1,5 @@
-//! A policy hit as a Tetragon event: `process_kprobe` for kprobe and LSM hooks (Tetragon
-//! reports LSM hooks on kernels with BPF LSM as `process_lsm`; ours are served by
-//! kprobe-equivalent tracepoints), `process_tracepoint` and `process_uprobe` for those hooks.
+//! A policy hit as a Tetragon event: `process_kprobe`, `process_lsm`, `process_tracepoint` or
+//! `process_uprobe` after the kind of hook, whatever mechanism served it here.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
 use tetrascope_shared::policy::outcome;
@@ -11,7 +10,7 @@ use super::{
 };
 use crate::{
     event::{
-        Event, EventBody, Process, ProcessKprobe, ProcessTracepoint, ProcessUprobe,
+        Event, EventBody, Process, ProcessKprobe, ProcessLsm, ProcessTracepoint, ProcessUprobe,
         syscalls::native_abi,
     },
     sensor::PolicyHit,
@@ -68,6 +67,17 @@ pub fn hit_body(
             message,
             tags,
             ..ProcessKprobe::default()
+        }),
+        HookEvent::Lsm => EventBody::ProcessLsm(ProcessLsm {
+            process,
+            parent,
+            function_name: meta.function_name.clone(),
+            args,
+            action,
+            policy_name,
+            message,
+            tags,
+            ..ProcessLsm::default()
         }),
         HookEvent::Tracepoint { subsys, event } => {
             EventBody::ProcessTracepoint(ProcessTracepoint {
@@ -138,7 +148,9 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
             json!({ "id": value as u32, "abi": native_abi() }),
         ),
         String | Filename | DataLoc => ("string_arg", json!(text)),
-        Fd | File | Path | Dentry | Kiocb => ("file_arg", json!({ "path": text })),
+        Fd | File | Kiocb => ("file_arg", json!({ "path": text })),
+        Path | Dentry => ("path_arg", json!({ "path": text })),
+        LinuxBinprm => ("linux_binprm_arg", json!({ "path": text })),
         CharBuf | CharIovec => buffer(bytes),
         _ => ("bytes_arg", Value::Null),
     };

@@ -1,16 +1,19 @@
 //! Hook resolution: which mechanism of the running kernel serves each hook of a policy.
 //!
-//! Our probes are tracepoint programs, which every kernel we know of can load. A kprobe on a
-//! syscall (`sys_read`, `__x64_sys_read`, `ksys_read`) becomes that syscall's entry or exit
-//! tracepoint; `fd_install`, `security_file_open` and the LSM hook `file_open` become the exit of
-//! the open family with the new fd resolved to its path. A tracepoint hook runs at its
+//! Syscalls are served by tracepoints, which every kernel we know of has: a kprobe on a syscall
+//! (`sys_read`, `__x64_sys_read`, `ksys_read`) becomes that syscall's entry or exit tracepoint;
+//! `fd_install`, `security_file_open` and the LSM hook `file_open` become the exit of the open
+//! family with the new fd resolved to its path. Other kernel functions get a kprobe (kretprobe
+//! with `return: true`) where the kernel has kprobes, and an LSM hook `NAME` a kprobe on its
+//! `security_NAME` function, which takes the same arguments. A tracepoint hook runs at its
 //! tracepoint, its fields read as the tracepoint's format file lays them out; a uprobe hook at
 //! the file offset of each of its symbols. Anything else is reported as unsupported, with the
 //! reason.
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashSet},
     fmt, fs,
     path::{Path, PathBuf},
+    sync::{Arc, OnceLock},
 };
 
 use tetrascope_shared::policy::{site, site_key};
@@ -32,6 +35,8 @@ pub struct KernelFeatures {
     pub syscall_events: Option<BTreeSet<String>>,
     /// Where tracepoint format files are read; None: tracepoint hooks cannot be resolved.
     pub tracefs: Option<PathBuf>,
+    /// The kernel's functions (from /proc/kallsyms), read when a kprobe first needs them.
+    pub kernel_functions: Arc<OnceLock<HashSet<String>>>,
 }
 
 impl KernelFeatures {
@@ -47,11 +52,29 @@ impl KernelFeatures {
             });
         let lsm = fs::read_to_string("/sys/kernel/security/lsm").unwrap_or_default();
         KernelFeatures {
-            kprobes: tracefs.join("kprobe_events").exists(),
+            kprobes: Path::new(KPROBE_PMU_TYPE).exists(),
             bpf_lsm: lsm.split(',').any(|name| name.trim() == "bpf"),
             syscall_events,
             tracefs: Some(tracefs.to_owned()),
+            kernel_functions: Arc::default(),
         }
+    }
+
+    /// Whether the kernel has a function `name` a kprobe can be placed on.
+    fn has_function(&self, name: &str) -> bool {
+        self.kernel_functions
+            .get_or_init(|| {
+                let symbols = fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+                symbols
+                    .lines()
+                    .filter_map(|line| {
+                        let mut fields = line.split_whitespace();
+                        let (_, kind, name) = (fields.next()?, fields.next()?, fields.next()?);
+                        matches!(kind, "t" | "T").then(|| name.to_owned())
+                    })
+                    .collect()
+            })
+            .contains(name)
     }
 
     fn has_syscall_events(&self, name: &str) -> bool {
@@ -85,6 +108,9 @@ impl HookKind {
     }
 }
 
+/// The perf event type of kprobes: where it is, the kernel places kprobes for BPF programs.
+pub const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
+
 /// A place a hook's program runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mechanism {
@@ -110,6 +136,12 @@ pub enum Mechanism {
         path: String,
         symbol: Option<String>,
         offset: u64,
+        ret: bool,
+    },
+    /// A kprobe on a kernel function; with `ret`, a kretprobe (the entry saves the arguments,
+    /// the return evaluates the hook).
+    Kprobe {
+        function: String,
         ret: bool,
     },
 }
@@ -144,15 +176,20 @@ impl TracepointLink {
 }
 
 impl Mechanism {
-    /// The key of the site this mechanism lists its hooks under; None for a uprobe, whose
-    /// attachment is the hook's own.
+    /// A kprobe or uprobe: an attachment of its own, with a `PROBE_SITES` slot.
+    pub fn is_probe(&self) -> bool {
+        matches!(self, Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. })
+    }
+
+    /// The key of the site this mechanism lists its hooks under; None for a kprobe or uprobe,
+    /// whose attachment is the hook's own.
     pub fn site_key(&self) -> Option<u64> {
         Some(match self {
             Mechanism::SyscallEnter { number, .. } => site_key(site::SYSCALL_ENTER, *number),
             Mechanism::SyscallExit { number, .. } => site_key(site::SYSCALL_EXIT, *number),
             Mechanism::OpenExit => site_key(site::FD_INSTALL, 0),
             Mechanism::Tracepoint { format, .. } => site_key(site::TRACEPOINT, format.id),
-            Mechanism::Uprobe { .. } => return None,
+            Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. } => return None,
         })
     }
 
@@ -182,7 +219,7 @@ impl Mechanism {
                 name: event.clone(),
                 cookie: Some(u64::from(format.id)),
             }],
-            Mechanism::Uprobe { .. } => Vec::new(),
+            Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. } => Vec::new(),
         }
     }
 }
@@ -230,6 +267,13 @@ impl fmt::Display for Mechanism {
                     Some(symbol) => write!(f, "{kind} {path}:{symbol} (file offset {offset:#x})"),
                     None => write!(f, "{kind} {path}+{offset:#x}"),
                 }
+            }
+            Mechanism::Kprobe { function, ret } => {
+                write!(
+                    f,
+                    "{} {function}",
+                    if *ret { "kretprobe" } else { "kprobe" }
+                )
             }
         }
     }
@@ -289,10 +333,7 @@ pub fn resolve(policy: &TracingPolicy, kernel: &KernelFeatures) -> Vec<ResolvedH
         });
     }
     for (index, lsm) in spec.lsmhooks.iter().enumerate() {
-        let mechanisms = match lsm.hook.as_str() {
-            "file_open" => Ok(vec![Mechanism::OpenExit]),
-            other => Err(lsm_unsupported(other, kernel)),
-        };
+        let mechanisms = lsm_mechanism(&lsm.hook, kernel).map(|m| vec![m]);
         hooks.push(ResolvedHook {
             kind: HookKind::LsmHook,
             index,
@@ -424,7 +465,7 @@ fn kprobe_mechanism(
         _ => {}
     }
     let Some(syscall) = syscall_of(call)? else {
-        return Err(not_a_syscall(call, kernel));
+        return kernel_function(call, is_return, kernel).map(|m| (m, call.to_owned()));
     };
     let abi = native_abi();
     let number = syscall_number(abi, &syscall)
@@ -476,26 +517,48 @@ pub(super) fn syscall_of(call: &str) -> Result<Option<String>, String> {
         .map(str::to_owned))
 }
 
-fn not_a_syscall(call: &str, kernel: &KernelFeatures) -> String {
-    if kernel.kprobes {
-        format!(
-            "{call}: a kernel function with no tracepoint equivalent; tetrascope has no kprobe programs yet"
-        )
-    } else {
-        format!(
+/// A kprobe on a kernel function that is not a syscall, where the kernel has kprobes.
+fn kernel_function(
+    call: &str,
+    is_return: bool,
+    kernel: &KernelFeatures,
+) -> Result<Mechanism, String> {
+    if !kernel.kprobes {
+        return Err(format!(
             "{call}: a kernel function with no tracepoint equivalent, and this kernel has no kprobes (CONFIG_KPROBES off)"
-        )
+        ));
     }
+    if !kernel.has_function(call) {
+        return Err(format!(
+            "{call}: no such function in this kernel (/proc/kallsyms)"
+        ));
+    }
+    Ok(Mechanism::Kprobe {
+        function: call.to_owned(),
+        ret: is_return,
+    })
 }
 
-fn lsm_unsupported(hook: &str, kernel: &KernelFeatures) -> String {
-    if kernel.bpf_lsm {
-        format!("LSM hook {hook}: no tracepoint equivalent; tetrascope has no BPF LSM programs yet")
-    } else {
-        format!(
-            "LSM hook {hook}: this kernel does not load BPF LSM programs and no tracepoint is equivalent"
-        )
+/// LSM hook `file_open` at the open family's exit; any other at its `security_` function.
+fn lsm_mechanism(hook: &str, kernel: &KernelFeatures) -> Result<Mechanism, String> {
+    if hook == "file_open" {
+        return Ok(Mechanism::OpenExit);
     }
+    let function = format!("security_{hook}");
+    if kernel.kprobes && kernel.has_function(&function) {
+        return Ok(Mechanism::Kprobe {
+            function,
+            ret: false,
+        });
+    }
+    if kernel.kprobes {
+        return Err(format!(
+            "LSM hook {hook}: no function {function} to place a kprobe on, and tetrascope has no BPF LSM programs yet"
+        ));
+    }
+    Err(format!(
+        "LSM hook {hook}: this kernel has no kprobes for {function}, and tetrascope has no BPF LSM programs yet"
+    ))
 }
 
 #[cfg(test)]
@@ -533,6 +596,33 @@ mod tests {
         assert_eq!(mechanism, Mechanism::OpenExit);
         assert_eq!(name, "fd_install");
         let reason = kprobe_mechanism("commit_creds", false, &kernel).unwrap_err();
+        assert!(reason.contains("no kprobes"), "{reason}");
+    }
+
+    #[test]
+    fn with_kprobes_kernel_functions_and_lsm_hooks_get_kprobes_and_syscalls_stay_tracepoints() {
+        let kernel = KernelFeatures {
+            kprobes: true,
+            ..KernelFeatures::default()
+        };
+        let functions = ["commit_creds", "security_bprm_check"];
+        kernel
+            .kernel_functions
+            .set(functions.iter().map(|f| f.to_string()).collect())
+            .unwrap();
+        let (mechanism, name) = kprobe_mechanism("commit_creds", false, &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "kprobe commit_creds");
+        assert_eq!(name, "commit_creds");
+        let (mechanism, _) = kprobe_mechanism("commit_creds", true, &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "kretprobe commit_creds");
+        let reason = kprobe_mechanism("no_such_function", false, &kernel).unwrap_err();
+        assert!(reason.contains("no such function"), "{reason}");
+        let (mechanism, _) = kprobe_mechanism("sys_read", false, &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "tracepoint syscalls:sys_enter_read");
+        let mechanism = lsm_mechanism("bprm_check", &kernel).unwrap();
+        assert_eq!(mechanism.to_string(), "kprobe security_bprm_check");
+        assert_eq!(lsm_mechanism("file_open", &kernel), Ok(Mechanism::OpenExit));
+        let reason = lsm_mechanism("bprm_check", &KernelFeatures::default()).unwrap_err();
         assert!(reason.contains("no kprobes"), "{reason}");
     }
 }

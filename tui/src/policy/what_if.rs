@@ -306,11 +306,9 @@ impl WhatIf {
     fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
         let arg = filter.arg as usize;
         match spec.arg_kind.get(arg) {
-            Some(&(arg_kind::STRING | arg_kind::KERNEL_STRING | arg_kind::FD | arg_kind::FILE)) => {
-                values
-                    .text(arg)
-                    .is_some_and(|text| self.string_matches(filter.op, filter.strings, text))
-            }
+            Some(&kind) if arg_kind::is_text(kind) => values
+                .text(arg)
+                .is_some_and(|text| self.string_matches(filter.op, filter.strings, text)),
             Some(_) if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
                 values.number(arg).is_some_and(|value| {
                     let found = self.map_values.contains(&(filter.strings, value as u64));
@@ -397,7 +395,7 @@ enum Seen<'a> {
 impl Seen<'_> {
     fn is(&self, hook: &CompiledHook) -> bool {
         match (self, &hook.meta.event) {
-            (Seen::Function(function), HookEvent::Kprobe) => {
+            (Seen::Function(function), HookEvent::Kprobe | HookEvent::Lsm) => {
                 strip_syscall_prefix(function) == strip_syscall_prefix(&hook.meta.function_name)
             }
             (
@@ -481,7 +479,7 @@ impl<'a> Values<'a> {
                 if matches!(self.kinds[i], arg_kind::CHAR_BUF | arg_kind::NONE) {
                     return bytes;
                 }
-                match self.text(i).filter(|_| is_text(self.kinds[i])) {
+                match self.text(i).filter(|_| arg_kind::is_text(self.kinds[i])) {
                     Some(text) => {
                         let head = &text.as_bytes()[..text.len().min(RATE_ARG_BYTES)];
                         bytes[..head.len()].copy_from_slice(head);
@@ -501,24 +499,14 @@ impl<'a> Values<'a> {
     }
 
     fn text(&self, position: usize) -> Option<&'a str> {
-        let member = match self.kinds.get(position)? {
-            &(arg_kind::STRING | arg_kind::KERNEL_STRING) => "string_arg",
-            _ => "file_arg",
-        };
-        let value = field(self.args, position, &[member])?;
-        match member {
-            "file_arg" => value.get("path")?.as_str(),
-            _ => value.as_str(),
+        if let Some(text) = field(self.args, position, &["string_arg"]) {
+            return text.as_str();
         }
+        ["file_arg", "path_arg", "linux_binprm_arg"]
+            .iter()
+            .find_map(|member| field(self.args, position, &[member, "path"]))?
+            .as_str()
     }
-}
-
-/// Kinds the probes read as a string or path.
-fn is_text(kind: u32) -> bool {
-    matches!(
-        kind,
-        arg_kind::STRING | arg_kind::KERNEL_STRING | arg_kind::FD | arg_kind::FILE
-    )
 }
 
 /// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`, the id of

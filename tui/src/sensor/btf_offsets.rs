@@ -74,6 +74,8 @@ pub fn resolve(btf_path: &str) -> Result<Offsets> {
         fdtable_max_fds: at("fdtable", "max_fds")?,
         file_f_path: at("file", "f_path")?,
         mm_exe_file: at("mm_struct", "exe_file")?,
+        binprm_file: at("linux_binprm", "file")?,
+        kiocb_filp: at("kiocb", "ki_filp")?,
         // TS_COMPAT lives in x86's thread_info; other architectures count every call as native.
         task_ti_status: if cfg!(target_arch = "x86_64") {
             optional("task_struct", "thread_info.status")

@@ -151,7 +151,7 @@ impl Sensor {
                 .load()
                 .with_context(|| format!("verifying {name}"))?;
         }
-        policy_maps::load_uprobe_programs(&mut ebpf)?;
+        policy_maps::load_probe_programs(&mut ebpf)?;
         for (name, category, event) in TRACEPOINTS {
             let program = tracepoint_program(&mut ebpf, name)?;
             program

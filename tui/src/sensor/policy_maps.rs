@@ -17,37 +17,74 @@ use aya::{
 };
 use tetrascope_shared::policy::{
     HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS, MAX_POLICIES,
-    MAX_UPROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS,
+    MAX_PROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS,
     TracepointField, TracepointSite, counter, mode, site,
 };
 
-use super::{cookie_link::CookieLink, policy_cgroups::PolicyCgroups, tracefs};
+use super::{
+    cookie_link::{self, CookieLink},
+    policy_cgroups::PolicyCgroups,
+    tracefs,
+};
 use crate::policy::{
     compile::{CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
     resolve::{DUPLICATE_TRACKING, Mechanism, TracepointLink},
 };
 
-/// The program at every uprobe attachment.
-const UPROBE_PROGRAM: &str = "policy_uprobe";
-/// The programs of a return uprobe: at the function's entry, and at its return.
-const URETPROBE_PROGRAMS: [&str; 2] = ["policy_uprobe_entry", "policy_uretprobe"];
+/// The program at every kprobe and uprobe attachment.
+const PROBE_PROGRAM: &str = "policy_probe";
+/// The programs of a return probe: at the function's entry, and at its return.
+const RETPROBE_PROGRAMS: [&str; 2] = ["policy_probe_entry", "policy_retprobe"];
 
-/// Verifies the uprobe programs at start, as the tracepoint programs are.
-pub(super) fn load_uprobe_programs(ebpf: &mut Ebpf) -> Result<()> {
-    for name in [UPROBE_PROGRAM].iter().chain(&URETPROBE_PROGRAMS) {
-        uprobe_program(ebpf, name)?
+/// Verifies the kprobe and uprobe programs at start, as the tracepoint programs are. They are
+/// loaded as uprobes: kprobes are the same program type, attached by `cookie_link`.
+pub(super) fn load_probe_programs(ebpf: &mut Ebpf) -> Result<()> {
+    for name in [PROBE_PROGRAM].iter().chain(&RETPROBE_PROGRAMS) {
+        probe_program(ebpf, name)?
             .load()
             .with_context(|| format!("verifying {name}"))?;
     }
     Ok(())
 }
 
-fn uprobe_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe> {
+fn probe_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe> {
     Ok(ebpf
         .program_mut(name)
         .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
         .try_into()?)
+}
+
+/// Attaches one probe program at a uprobe's file offset or a kprobe's function (its entry, or
+/// its return with `at_return`), with the slot as cookie.
+fn attach_probe_program(
+    ebpf: &mut Ebpf,
+    name: &'static str,
+    mechanism: &Mechanism,
+    at_return: bool,
+    slot: u32,
+) -> Result<ProbeLink> {
+    let program = probe_program(ebpf, name)?;
+    let cookie = u64::from(slot);
+    Ok(match mechanism {
+        Mechanism::Uprobe { path, offset, .. } => {
+            let point = UProbeAttachPoint {
+                location: UProbeAttachLocation::AbsoluteOffset(*offset),
+                cookie: Some(cookie),
+            };
+            ProbeLink::Uprobe(
+                name,
+                program.attach(point, path, UProbeScope::AllProcesses)?,
+            )
+        }
+        Mechanism::Kprobe { function, .. } => {
+            let fd = program.fd()?.as_fd();
+            ProbeLink::Kprobe {
+                _link: cookie_link::attach_kprobe(fd, function, at_return, cookie)?,
+            }
+        }
+        _ => bail!("{mechanism}: not a kprobe or uprobe"),
+    })
 }
 
 /// `bpf_map_update_elem` flag: only add, never replace.
@@ -64,7 +101,17 @@ pub struct LoadedPolicy {
     follow_children: Vec<(u32, Vec<BinaryKey>)>,
     attachments: Vec<TracepointLink>,
     sites: Vec<u64>,
-    uprobe_slots: Vec<u32>,
+    probe_slots: Vec<u32>,
+}
+
+/// A kprobe or uprobe attachment.
+#[derive(Debug)]
+enum ProbeLink {
+    Uprobe(&'static str, UProbeLinkId),
+    /// Detached by dropping it.
+    Kprobe {
+        _link: CookieLink,
+    },
 }
 
 /// A tracepoint attachment: aya's, or ours when it carries a cookie.
@@ -83,7 +130,7 @@ pub(super) struct PolicyMaps {
     exit_hooks: Array<MapData, HookList>,
     open_hooks: Array<MapData, HookList>,
     tracepoint_sites: HashMap<MapData, u32, TracepointSite>,
-    uprobe_sites: Array<MapData, HookList>,
+    probe_sites: Array<MapData, HookList>,
     strings: LpmTrie<MapData, StringMatch, u32>,
     postfixes: LpmTrie<MapData, StringMatch, u32>,
     map_values: HashMap<MapData, MapValue, u8>,
@@ -102,11 +149,11 @@ pub(super) struct PolicyMaps {
     tracepoint_fields: BTreeMap<u32, Vec<TracepointField>>,
     /// Attached programs and how many hooks use each.
     links: StdHashMap<TracepointLink, (Attached, usize)>,
-    /// Each uprobe slot's attachments, with their programs.
-    uprobe_links: StdHashMap<u32, Vec<(&'static str, UProbeLinkId)>>,
+    /// Each probe slot's attachments.
+    probe_links: StdHashMap<u32, Vec<ProbeLink>>,
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
-    free_uprobes: Vec<u32>,
+    free_probes: Vec<u32>,
     /// followChildren bits, the longest free first.
     free_follow_children: VecDeque<u32>,
 }
@@ -126,7 +173,7 @@ impl PolicyMaps {
             exit_hooks: Array::try_from(map("EXIT_HOOKS")?)?,
             open_hooks: Array::try_from(map("OPEN_HOOKS")?)?,
             tracepoint_sites: HashMap::try_from(map("TRACEPOINT_SITES")?)?,
-            uprobe_sites: Array::try_from(map("UPROBE_SITES")?)?,
+            probe_sites: Array::try_from(map("PROBE_SITES")?)?,
             strings: LpmTrie::try_from(map("STRINGS")?)?,
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
             map_values: HashMap::try_from(map("IN_MAP_VALUES")?)?,
@@ -141,10 +188,10 @@ impl PolicyMaps {
             site_hooks: BTreeMap::new(),
             tracepoint_fields: BTreeMap::new(),
             links: StdHashMap::new(),
-            uprobe_links: StdHashMap::new(),
+            probe_links: StdHashMap::new(),
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
-            free_uprobes: (0..MAX_UPROBES).rev().collect(),
+            free_probes: (0..MAX_PROBES).rev().collect(),
             free_follow_children: (0..MAX_FOLLOW_CHILDREN).collect(),
         })
     }
@@ -257,7 +304,7 @@ impl PolicyMaps {
             self.hooks.set(id, spec, 0)?;
             for mechanism in &hook.mechanisms {
                 let Some(key) = mechanism.site_key() else {
-                    self.attach_uprobe(ebpf, id, mechanism, loaded)?;
+                    self.attach_probe(ebpf, id, mechanism, loaded)?;
                     continue;
                 };
                 let listed = self.site_hooks.entry(key).or_default();
@@ -381,49 +428,40 @@ impl PolicyMaps {
         Ok(())
     }
 
-    /// Attaches the uprobe program where `mechanism` says, its cookie naming the slot that
-    /// lists hook `id`.
-    fn attach_uprobe(
+    /// Attaches the probe programs where `mechanism` (a kprobe or uprobe) says, their cookie
+    /// naming the slot that lists hook `id`.
+    fn attach_probe(
         &mut self,
         ebpf: &mut Ebpf,
         id: u32,
         mechanism: &Mechanism,
         loaded: &mut LoadedPolicy,
     ) -> Result<()> {
-        let Mechanism::Uprobe {
-            path, offset, ret, ..
-        } = mechanism
-        else {
-            bail!("{mechanism}: not a uprobe");
+        let (Mechanism::Uprobe { ret, .. } | Mechanism::Kprobe { ret, .. }) = mechanism else {
+            bail!("{mechanism}: not a kprobe or uprobe");
         };
         let slot = self
-            .free_uprobes
+            .free_probes
             .pop()
-            .ok_or_else(|| anyhow!("{MAX_UPROBES} uprobes are attached already"))?;
-        loaded.uprobe_slots.push(slot);
+            .ok_or_else(|| anyhow!("{MAX_PROBES} kprobes and uprobes are attached already"))?;
+        loaded.probe_slots.push(slot);
         let mut list = HookList {
             count: 1,
             ..HookList::default()
         };
         list.ids[0] = id;
-        self.uprobe_sites.set(slot, list, 0)?;
+        self.probe_sites.set(slot, list, 0)?;
         let programs: &[&'static str] = if *ret {
-            &URETPROBE_PROGRAMS
+            &RETPROBE_PROGRAMS
         } else {
-            &[UPROBE_PROGRAM]
+            &[PROBE_PROGRAM]
         };
-        for program in programs {
-            let point = UProbeAttachPoint {
-                location: UProbeAttachLocation::AbsoluteOffset(*offset),
-                cookie: Some(u64::from(slot)),
-            };
-            let link = uprobe_program(ebpf, program)?
-                .attach(point, path, UProbeScope::AllProcesses)
+        for (i, program) in programs.iter().enumerate() {
+            // A return probe's first program runs at the entry.
+            let at_return = *ret && i == 1;
+            let link = attach_probe_program(ebpf, program, mechanism, at_return, slot)
                 .with_context(|| format!("attaching {program} for {mechanism}"))?;
-            self.uprobe_links
-                .entry(slot)
-                .or_default()
-                .push((program, link));
+            self.probe_links.entry(slot).or_default().push(link);
         }
         Ok(())
     }
@@ -433,14 +471,16 @@ impl PolicyMaps {
         for link in loaded.attachments.iter().rev() {
             self.detach(ebpf, link);
         }
-        for slot in &loaded.uprobe_slots {
-            for (program, link) in self.uprobe_links.remove(slot).unwrap_or_default() {
-                if let Ok(program) = uprobe_program(ebpf, program) {
+        for slot in &loaded.probe_slots {
+            for link in self.probe_links.remove(slot).unwrap_or_default() {
+                if let ProbeLink::Uprobe(program, link) = link
+                    && let Ok(program) = probe_program(ebpf, program)
+                {
                     let _ = program.detach(link);
                 }
             }
-            let _ = self.uprobe_sites.set(*slot, HookList::default(), 0);
-            self.free_uprobes.push(*slot);
+            let _ = self.probe_sites.set(*slot, HookList::default(), 0);
+            self.free_probes.push(*slot);
         }
         for key in &loaded.sites {
             if let Some(listed) = self.site_hooks.get_mut(key) {
@@ -596,8 +636,7 @@ impl PolicyMaps {
         let attached = match cookie {
             // The cookie is the tracepoint's id, which also names it to perf_event_open.
             Some(id) => Attached::Cookie {
-                _link: super::cookie_link::attach(prog.fd()?.as_fd(), *id, *id)
-                    .with_context(context)?,
+                _link: cookie_link::attach(prog.fd()?.as_fd(), *id, *id).with_context(context)?,
             },
             None => Attached::Aya(prog.attach(category, name).with_context(context)?),
         };

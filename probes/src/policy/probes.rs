@@ -1,6 +1,7 @@
-//! The site of `uprobes:` hooks: one program attached at every uprobe location; the attach
-//! cookie names the location's slot in `UPROBE_SITES`, and the hooks read the argument
-//! registers (x86_64: rdi, rsi, rdx, rcx, r8, r9). A return uprobe (`return: true`) saves the
+//! The site of `uprobes:` hooks and of kprobes on kernel functions: one program attached at
+//! every location (uprobes and kprobes are the same program type, both see the registers); the
+//! attach cookie names the location's slot in `PROBE_SITES`, and the hooks read the argument
+//! registers (x86_64: rdi, rsi, rdx, rcx, r8, r9). A return probe (`return: true`) saves the
 //! registers at the function's entry and evaluates its hooks at the return, the returned value
 //! in raw slot `RETURN_SLOT`.
 use aya_ebpf::{
@@ -10,17 +11,17 @@ use aya_ebpf::{
     maps::LruHashMap,
     programs::{ProbeContext, RetProbeContext},
 };
-use tetrascope_shared::policy::{RETURN_SLOT, UprobeCall, site};
+use tetrascope_shared::policy::{ProbeCall, RETURN_SLOT, site};
 
 use super::{evaluate::Call, sites::run};
 
-/// The registers at the entry of a return uprobe's function, by thread and slot (a recursive
+/// The registers at the entry of a return probe's function, by thread and slot (a recursive
 /// call of the same function replaces its caller's).
 #[map]
-static UPROBE_PENDING: LruHashMap<UprobeCall, [u64; 6]> = LruHashMap::with_max_entries(8192, 0);
+static PROBE_PENDING: LruHashMap<ProbeCall, [u64; 6]> = LruHashMap::with_max_entries(8192, 0);
 
 #[uprobe]
-pub fn policy_uprobe(ctx: ProbeContext) -> u32 {
+pub fn policy_probe(ctx: ProbeContext) -> u32 {
     let slot = unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32;
     let mut call = Call {
         raw: [0; 8],
@@ -31,14 +32,14 @@ pub fn policy_uprobe(ctx: ProbeContext) -> u32 {
     for (i, raw) in call.raw.iter_mut().take(6).enumerate() {
         *raw = ctx.arg::<u64>(i).unwrap_or(0);
     }
-    run(site::UPROBE, slot, call);
+    run(site::PROBE, slot, call);
     0
 }
 
-/// The entry of a return uprobe's function: its argument registers, for the return.
+/// The entry of a return probe's function: its argument registers, for the return.
 #[uprobe]
-pub fn policy_uprobe_entry(ctx: ProbeContext) -> u32 {
-    let key = UprobeCall {
+pub fn policy_probe_entry(ctx: ProbeContext) -> u32 {
+    let key = ProbeCall {
         pid_tgid: bpf_get_current_pid_tgid(),
         slot: unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32,
         _pad: 0,
@@ -47,24 +48,24 @@ pub fn policy_uprobe_entry(ctx: ProbeContext) -> u32 {
     for (i, value) in raw.iter_mut().enumerate() {
         *value = ctx.arg::<u64>(i).unwrap_or(0);
     }
-    let _ = UPROBE_PENDING.insert(&key, &raw, 0);
+    let _ = PROBE_PENDING.insert(&key, &raw, 0);
     0
 }
 
-/// The return of a return uprobe's function: its hooks see the arguments of the entry and the
+/// The return of a return probe's function: its hooks see the arguments of the entry and the
 /// returned value.
 #[uretprobe]
-pub fn policy_uretprobe(ctx: RetProbeContext) -> u32 {
-    let key = UprobeCall {
+pub fn policy_retprobe(ctx: RetProbeContext) -> u32 {
+    let key = ProbeCall {
         pid_tgid: bpf_get_current_pid_tgid(),
         slot: unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32,
         _pad: 0,
     };
     // Entered before the probe was attached: the arguments are not known.
-    let Some(saved) = (unsafe { UPROBE_PENDING.get(&key) }).copied() else {
+    let Some(saved) = (unsafe { PROBE_PENDING.get(&key) }).copied() else {
         return 0;
     };
-    let _ = UPROBE_PENDING.remove(&key);
+    let _ = PROBE_PENDING.remove(&key);
     let ret = ctx.ret::<u64>();
     let mut call = Call {
         raw: [0; 8],
@@ -74,6 +75,6 @@ pub fn policy_uretprobe(ctx: RetProbeContext) -> u32 {
     };
     call.raw[..6].copy_from_slice(&saved);
     call.raw[RETURN_SLOT as usize] = ret;
-    run(site::UPROBE, key.slot, call);
+    run(site::PROBE, key.slot, call);
     0
 }
