@@ -6,6 +6,7 @@ mod evaluate;
 mod following;
 mod probes;
 mod process;
+mod raw_tracepoints;
 mod sites;
 mod strings;
 mod tracepoints;

@@ -147,9 +147,7 @@ impl Compiler<'_> {
                 Mechanism::Uprobe { ret: true, .. } | Mechanism::Kprobe { ret: true, .. }
             )
         });
-        let in_kernel = mechanisms
-            .iter()
-            .any(|m| matches!(m, Mechanism::Kprobe { .. }));
+        let in_kernel = mechanisms.iter().any(Mechanism::reads_kernel_arguments);
         let mut args = parts.args.to_vec();
         let return_position = match (probe_return, parts.return_arg) {
             (true, Some(ret)) => {
@@ -253,9 +251,12 @@ impl Compiler<'_> {
             meta: HookMeta {
                 policy_name: policy.name.clone(),
                 event: match mechanisms.first() {
-                    Some(Mechanism::Tracepoint {
-                        subsystem, event, ..
-                    }) => HookEvent::Tracepoint {
+                    Some(
+                        Mechanism::Tracepoint {
+                            subsystem, event, ..
+                        }
+                        | Mechanism::RawTracepoint { subsystem, event },
+                    ) => HookEvent::Tracepoint {
                         subsys: subsystem.clone(),
                         event: event.clone(),
                     },
@@ -421,7 +422,7 @@ fn buffer_size(arg: &Arg, is_return: bool) -> Result<u32, String> {
     }
 }
 
-/// How a kprobe reads an argument of type `ty` of a kernel function (kernel values).
+/// How a kprobe or raw tracepoint reads an argument of type `ty` (kernel values).
 fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
     use ArgType::*;
     Ok(match ty {
@@ -430,6 +431,11 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         Path => arg_kind::PATH_OBJECT,
         LinuxBinprm => arg_kind::BINPRM,
         Kiocb => arg_kind::KIOCB,
+        Auto => {
+            return Err(
+                "auto: these arguments have no format file to tell their type; give it".into(),
+            );
+        }
         Fd | Nop | Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 | Uint8 | Uint16
         | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
         other => {
