@@ -214,6 +214,8 @@ pub mod action {
     pub const FOLLOW_FD: u32 = 5;
     pub const UNFOLLOW_FD: u32 = 6;
     pub const COPY_FD: u32 = 7;
+    /// Fail the syscall with `ActionSpec::error` (served by cgroup programs, see `Override`).
+    pub const OVERRIDE: u32 = 8;
 }
 
 /// `ActionSpec::rate_scope`: whose posts a Post action's `rateLimit` counts together.
@@ -256,6 +258,10 @@ pub mod outcome {
     /// The Post was held back by its `rateLimit` (counted; the hit is sent only for its other
     /// outcomes).
     pub const RATE_LIMITED: u32 = 64;
+    /// The syscall is to fail (`Override`).
+    pub const OVERRIDDEN: u32 = 128;
+    /// Monitor mode: the syscall would have failed.
+    pub const WOULD_OVERRIDE: u32 = 256;
 }
 
 /// `PolicyState::mode`
@@ -273,7 +279,9 @@ pub mod counter {
     pub const SPARED: usize = 4;
     /// Posts held back by a `rateLimit`.
     pub const RATE_LIMITED: usize = 5;
-    pub const COUNT: usize = 6;
+    pub const OVERRIDES: usize = 6;
+    pub const WOULD_OVERRIDES: usize = 7;
+    pub const COUNT: usize = 8;
 }
 
 /// Hooks serving one site, in the order they are evaluated.
@@ -359,7 +367,18 @@ pub struct ActionSpec {
     pub rate_limit_ns: u64,
     /// Post with a rate limit: `rate_scope::*`.
     pub rate_scope: u32,
-    pub _pad: u32,
+    /// Override: the value the syscall returns (`argError`, a negative errno).
+    pub error: i32,
+}
+
+/// An `Override` a hook decided at a syscall's entry, by `pid_tgid`: the cgroup program that
+/// runs inside that syscall (connect, bind, socket creation) fails it with `error`; the
+/// syscall's exit removes what no cgroup program took.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Override {
+    pub error: i32,
+    pub syscall: u32,
 }
 
 #[repr(C)]

@@ -22,7 +22,7 @@ use tetrascope_shared::{
 
 use super::{
     EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
-    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, strings,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -653,6 +653,16 @@ fn run_actions(selector: &SelectorSpec, hit: &mut HitRecord, tgid: u32, policy_m
                     let _ = FOLLOWED.insert(&to, path, 0);
                 }
             }
+            action::OVERRIDE => {
+                if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                    hit.outcome |= outcome::SPARED;
+                } else if policy_mode == mode::MONITOR {
+                    hit.outcome |= outcome::WOULD_OVERRIDE;
+                } else {
+                    overrides::request(act.error);
+                    hit.outcome |= outcome::OVERRIDDEN;
+                }
+            }
             _ => {}
         }
     }
@@ -738,5 +748,11 @@ fn count(policy: u32, result: u32) {
     }
     if result & outcome::RATE_LIMITED != 0 {
         counters[counter::RATE_LIMITED] += 1;
+    }
+    if result & outcome::OVERRIDDEN != 0 {
+        counters[counter::OVERRIDES] += 1;
+    }
+    if result & outcome::WOULD_OVERRIDE != 0 {
+        counters[counter::WOULD_OVERRIDES] += 1;
     }
 }

@@ -4,6 +4,7 @@
 mod duplicates;
 mod evaluate;
 mod following;
+mod overrides;
 mod probes;
 mod process;
 mod raw_tracepoints;

@@ -16,7 +16,7 @@ use super::{
         ListSpec, NamespaceKind, Selector, SetOperator, TracingPolicy,
     },
     names,
-    resolve::{HookKind, Mechanism, ResolvedHook, syscall_of},
+    resolve::{CGROUP_OVERRIDES, HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
 use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
@@ -80,6 +80,20 @@ pub struct CompiledPolicy {
     pub map_values: Vec<MapValue>,
     /// The policy follows fds (FollowFD family): duplicated fds are followed too.
     pub follows_fds: bool,
+}
+
+impl CompiledPolicy {
+    /// Whether some selector fails syscalls (`Override`).
+    pub fn overrides(&self) -> bool {
+        self.hooks.iter().any(|hook| {
+            hook.spec.selectors.iter().any(|selector| {
+                selector
+                    .actions
+                    .iter()
+                    .any(|act| act.kind == action::OVERRIDE)
+            })
+        })
+    }
 }
 
 /// Context shared by the hooks of one policy.
@@ -231,6 +245,7 @@ impl Compiler<'_> {
                 types: &types,
                 index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
+                overridable: mechanisms.iter().all(Mechanism::is_cgroup_overridable),
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
                 lists: &policy.spec.lists,
@@ -488,6 +503,8 @@ struct SelectorCompiler<'a> {
     /// `index`.
     index_may_be_position: bool,
     is_return: bool,
+    /// Every place of the hook is a syscall entry a cgroup program can fail (`Override`).
+    overridable: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
     lists: &'a [ListSpec],
@@ -816,7 +833,14 @@ impl SelectorCompiler<'_> {
             ActionKind::FollowFd => action::FOLLOW_FD,
             ActionKind::UnfollowFd => action::UNFOLLOW_FD,
             ActionKind::CopyFd => action::COPY_FD,
-            ActionKind::Override | ActionKind::NotifyEnforcer => {
+            ActionKind::Override if self.overridable => action::OVERRIDE,
+            ActionKind::Override => {
+                return Err(format!(
+                    "action: Override: this kernel has no bpf_override_return, fmod_ret or BPF LSM; tetrascope serves Override through cgroup programs at the entry of {} only",
+                    CGROUP_OVERRIDES.join(", ")
+                ));
+            }
+            ActionKind::NotifyEnforcer => {
                 return Err(format!(
                     "action: {:?} needs BPF LSM, fmod_ret or bpf_override_return, and tetrascope cannot use any of them on this kernel",
                     act.action
@@ -830,6 +854,7 @@ impl SelectorCompiler<'_> {
         };
         let mut spec = ActionSpec {
             kind,
+            error: act.arg_error.unwrap_or(0),
             ..ActionSpec::default()
         };
         if let Some(limit) = &act.rate_limit {

@@ -20,6 +20,7 @@ use crate::{
 /// what enforcement did or would have done.
 pub const TAG_WOULD_KILL: &str = "tetrascope:would-kill";
 pub const TAG_WOULD_SIGNAL: &str = "tetrascope:would-signal";
+pub const TAG_WOULD_OVERRIDE: &str = "tetrascope:would-override";
 pub const TAG_SPARED: &str = "tetrascope:spared-protected-process";
 
 /// The event body of a posted hit, of the kind its hook reports.
@@ -47,6 +48,9 @@ pub fn hit_body(
             }
             .to_owned(),
         );
+    }
+    if hit.outcome & outcome::WOULD_OVERRIDE != 0 {
+        tags.push(TAG_WOULD_OVERRIDE.to_owned());
     }
     if hit.outcome & outcome::SPARED != 0 {
         tags.push(TAG_SPARED.to_owned());
@@ -121,6 +125,8 @@ fn action_name(result: u32, killing: bool) -> &'static str {
         } else {
             "KPROBE_ACTION_SIGNAL"
         }
+    } else if result & outcome::OVERRIDDEN != 0 {
+        "KPROBE_ACTION_OVERRIDE"
     } else if result & outcome::FOLLOWED != 0 {
         "KPROBE_ACTION_FOLLOWFD"
     } else if result & outcome::UNFOLLOWED != 0 {
@@ -183,6 +189,10 @@ pub enum Verdict {
     Signaled,
     WouldKill,
     WouldSignal,
+    /// The call failed with the policy's error (`Override`).
+    Overridden,
+    /// Monitor mode: the call would have failed.
+    WouldOverride,
     /// A protected process (PID 1, tetrascope) that a policy would have signalled.
     Spared,
 }
@@ -190,7 +200,10 @@ pub enum Verdict {
 impl Verdict {
     /// Whether the process really got the signal.
     pub fn enforced(self) -> bool {
-        matches!(self, Verdict::Killed | Verdict::Signaled)
+        matches!(
+            self,
+            Verdict::Killed | Verdict::Signaled | Verdict::Overridden
+        )
     }
 }
 
@@ -208,8 +221,10 @@ pub fn verdict(event: &Event) -> Option<Verdict> {
     match action {
         "KPROBE_ACTION_SIGKILL" => Some(Verdict::Killed),
         "KPROBE_ACTION_SIGNAL" => Some(Verdict::Signaled),
+        "KPROBE_ACTION_OVERRIDE" => Some(Verdict::Overridden),
         _ if tagged(TAG_WOULD_KILL) => Some(Verdict::WouldKill),
         _ if tagged(TAG_WOULD_SIGNAL) => Some(Verdict::WouldSignal),
+        _ if tagged(TAG_WOULD_OVERRIDE) => Some(Verdict::WouldOverride),
         _ if tagged(TAG_SPARED) => Some(Verdict::Spared),
         _ => None,
     }

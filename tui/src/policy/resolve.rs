@@ -203,6 +203,11 @@ impl Mechanism {
         )
     }
 
+    /// The entry of a syscall that a cgroup program can fail (`Override`).
+    pub fn is_cgroup_overridable(&self) -> bool {
+        matches!(self, Mechanism::SyscallEnter { syscall, .. } if CGROUP_OVERRIDES.contains(&syscall.as_str()))
+    }
+
     /// Whether the hook's arguments are kernel values (pointers to kernel objects, kernel
     /// strings), not user memory or a tracepoint record.
     pub fn reads_kernel_arguments(&self) -> bool {
@@ -266,6 +271,9 @@ pub const DUPLICATE_TRACKING: [(&str, &str); 8] = [
     ("policy_dup_exit", "sys_exit_dup3"),
     ("policy_dup_exit", "sys_exit_fcntl"),
 ];
+
+/// The syscalls a cgroup program runs inside of, and can fail: `Override` at their entry.
+pub const CGROUP_OVERRIDES: [&str; 3] = ["connect", "bind", "socket"];
 
 /// The syscalls whose exit stands in for `fd_install`.
 pub const OPEN_FAMILY: [&str; 4] = ["open", "openat", "openat2", "creat"];

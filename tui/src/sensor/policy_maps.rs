@@ -22,6 +22,7 @@ use tetrascope_shared::policy::{
 };
 
 use super::{
+    cgroup_overrides::CgroupOverrides,
     cookie_link::{self, CookieLink},
     policy_cgroups::PolicyCgroups,
     tracefs,
@@ -29,7 +30,7 @@ use super::{
 use crate::policy::{
     compile::{CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
-    resolve::{DUPLICATE_TRACKING, Mechanism, TracepointLink},
+    resolve::{CGROUP_OVERRIDES, DUPLICATE_TRACKING, Mechanism, TracepointLink},
 };
 
 /// The program at every kprobe and uprobe attachment.
@@ -171,6 +172,7 @@ pub(super) struct PolicyMaps {
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
     free_probes: Vec<u32>,
+    cgroup_overrides: CgroupOverrides,
     /// followChildren bits, the longest free first.
     free_follow_children: VecDeque<u32>,
 }
@@ -209,6 +211,7 @@ impl PolicyMaps {
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
             free_probes: (0..MAX_PROBES).rev().collect(),
+            cgroup_overrides: CgroupOverrides::default(),
             free_follow_children: (0..MAX_FOLLOW_CHILDREN).collect(),
         })
     }
@@ -306,6 +309,15 @@ impl PolicyMaps {
                     self.attach(ebpf, &link)?;
                     loaded.attachments.push(link);
                 }
+            }
+        }
+        if compiled.overrides() {
+            self.cgroup_overrides.ensure(ebpf)?;
+            for syscall in CGROUP_OVERRIDES {
+                let exit = format!("sys_exit_{syscall}");
+                let link = TracepointLink::syscall("policy_override_exit", exit);
+                self.attach(ebpf, &link)?;
+                loaded.attachments.push(link);
             }
         }
         for hook in &compiled.hooks {
