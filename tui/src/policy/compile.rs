@@ -150,6 +150,8 @@ impl Compiler<'_> {
         (strings, map_values): (&mut Vec<StringEntry>, &mut Vec<MapValue>),
     ) -> Result<CompiledHook, String> {
         let parts = HookParts::of(policy, hook);
+        let macros = &policy.spec.selectors_macros;
+        let selectors: Vec<Selector> = parts.selectors.iter().map(|s| s.expanded(macros)).collect();
         let at_open = mechanisms.contains(&Mechanism::OpenExit);
         let is_return = mechanisms
             .iter()
@@ -230,15 +232,15 @@ impl Compiler<'_> {
         if follows && spec.arg_kind.contains(&arg_kind::FD) {
             spec.flags |= hook_flags::FD_VIA_FOLLOW;
         }
-        if only_maintains_follows(parts.selectors) {
+        if only_maintains_follows(&selectors) {
             spec.flags |= hook_flags::ONLY_WITH_FOLLOWS;
         }
-        if parts.selectors.len() > MAX_SELECTORS {
+        if selectors.len() > MAX_SELECTORS {
             return Err(format!("selectors: at most {MAX_SELECTORS}"));
         }
-        spec.selector_count = parts.selectors.len() as u32;
+        spec.selector_count = selectors.len() as u32;
         let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
-        for (index, selector) in parts.selectors.iter().enumerate() {
+        for (index, selector) in selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
                 args: &args,
                 return_position,
@@ -534,7 +536,6 @@ impl SelectorCompiler<'_> {
                 "matchReturnActions",
                 selector.match_return_actions.is_empty(),
             ),
-            ("macros", selector.macros.is_empty()),
         ];
         if let Some((field, _)) = unsupported.iter().find(|(_, empty)| !empty) {
             return Err(format!("{field}: not evaluated by tetrascope's probes yet"));
