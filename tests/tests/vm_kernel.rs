@@ -143,3 +143,32 @@ fn the_iris_policy_kills_the_reader_of_the_key_on_6_12() {
         iris_policy_kills_the_reader_of_the_key(vm);
     }
 }
+
+#[test]
+fn the_script_status_and_its_last_line_without_newline_come_back() {
+    let Some(vm) = Vm::new() else {
+        return;
+    };
+    let out = vm.run(
+        "echo first\nprintf 'no newline'\nfalse\necho not reached",
+        Duration::from_secs(60),
+    );
+    assert_eq!(out.stdout, "first\nno newline");
+    assert_eq!(out.exit_status, 1);
+}
+
+#[test]
+fn a_vm_that_does_not_finish_is_killed_at_the_timeout() {
+    let Some(vm) = Vm::new() else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let panic = std::panic::catch_unwind(|| vm.run("sleep 1000", Duration::from_secs(2)))
+        .expect_err("a run past its timeout fails");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("the VM did not finish within 2s"),
+        "{message}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
