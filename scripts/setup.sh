@@ -44,4 +44,6 @@ else
 fi
 # The Kubernetes tests run a real kube-apiserver and etcd (built once per machine, cached).
 say "kube-apiserver: $(bash "$(dirname "$0")/kube-apiserver.sh")"
+# The VM tests boot a Debian kernel with kprobes and BPF LSM under qemu (downloaded once, cached).
+say "VM kernel: $(bash "$(dirname "$0")/vm-kernel.sh")"
 say "done"
