@@ -592,12 +592,17 @@ fn kernel_function(
     })
 }
 
-/// LSM hook `file_open` at the open family's exit; any other at its `security_` function.
+/// LSM hook `file_open` at the open family's exit; any other at its `security_` function
+/// (`security_NAME`, or for the hooks named `NAME_security`, such as `bprm_check_security`,
+/// `security_NAME`).
 fn lsm_mechanism(hook: &str, kernel: &KernelFeatures) -> Result<Mechanism, String> {
     if hook == "file_open" {
         return Ok(Mechanism::OpenExit);
     }
-    let function = format!("security_{hook}");
+    let function = format!(
+        "security_{}",
+        hook.strip_suffix("_security").unwrap_or(hook)
+    );
     if kernel.kprobes && kernel.has_function(&function) {
         return Ok(Mechanism::Kprobe {
             function,
@@ -672,7 +677,7 @@ mod tests {
         assert!(reason.contains("no such function"), "{reason}");
         let (mechanism, _) = kprobe_mechanism("sys_read", false, &kernel).unwrap();
         assert_eq!(mechanism.to_string(), "tracepoint syscalls:sys_enter_read");
-        let mechanism = lsm_mechanism("bprm_check", &kernel).unwrap();
+        let mechanism = lsm_mechanism("bprm_check_security", &kernel).unwrap();
         assert_eq!(mechanism.to_string(), "kprobe security_bprm_check");
         assert_eq!(lsm_mechanism("file_open", &kernel), Ok(Mechanism::OpenExit));
         let reason = lsm_mechanism("bprm_check", &KernelFeatures::default()).unwrap_err();
