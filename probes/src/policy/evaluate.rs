@@ -11,11 +11,11 @@ use aya_ebpf::helpers::{
 use tetrascope_shared::{
     RecordHeader,
     policy::{
-        ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
-        PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SelectorSpec,
-        StringArg, action, arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags,
-        rate_scope,
+        ActionSpec, ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
+        MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
+        MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
+        STRING_AREA, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
+        mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
@@ -608,65 +608,74 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
     }
 }
 
-/// Runs the selector's actions; returns whether the hit is posted.
+/// Runs the selector's actions; returns whether the hit is posted. Written out action by
+/// action, not as a loop: LLVM closes that loop with a fall-through, which verifiers before
+/// Linux 6.4 or so reject as a back-edge (Debian 12's 6.1 did).
 #[inline(always)]
 fn run_actions(selector: &SelectorSpec, hit: &mut HitRecord, tgid: u32, policy_mode: u32) -> bool {
+    const _: () = assert!(MAX_ACTIONS == 3);
     let mut post = true;
-    for i in 0..MAX_ACTIONS {
-        let act = &selector.actions[i];
-        match act.kind {
-            action::NO_POST => post = false,
-            action::SIGKILL | action::SIGNAL => {
-                let signal = if act.kind == action::SIGKILL {
-                    9
-                } else {
-                    act.signal
-                };
-                hit.signal = signal;
-                if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
-                    hit.outcome |= outcome::SPARED;
-                } else if policy_mode == mode::MONITOR {
-                    hit.outcome |= outcome::WOULD_SIGNAL;
-                } else {
-                    unsafe { bpf_send_signal(signal) };
-                    hit.outcome |= outcome::SIGNALED;
-                }
-            }
-            action::FOLLOW_FD => {
-                if follow(hit, tgid, act.arg_fd, act.arg_name) {
-                    hit.outcome |= outcome::FOLLOWED;
-                }
-            }
-            action::UNFOLLOW_FD => {
-                let key = fd_key(hit, tgid, act.arg_fd);
-                if FOLLOWED.remove(&key).is_ok() {
-                    hit.outcome |= outcome::UNFOLLOWED;
-                } else {
-                    // Closing an fd nobody followed is not worth an event.
-                    post = false;
-                }
-            }
-            action::COPY_FD => {
-                let from = fd_key(hit, tgid, act.arg_fd);
-                let to = fd_key(hit, tgid, act.arg_name);
-                if let Some(path) = unsafe { FOLLOWED.get(&from) } {
-                    let _ = FOLLOWED.insert(&to, path, 0);
-                }
-            }
-            action::OVERRIDE => {
-                if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
-                    hit.outcome |= outcome::SPARED;
-                } else if policy_mode == mode::MONITOR {
-                    hit.outcome |= outcome::WOULD_OVERRIDE;
-                } else {
-                    overrides::request(act.error);
-                    hit.outcome |= outcome::OVERRIDDEN;
-                }
-            }
-            _ => {}
-        }
-    }
+    run_action(&selector.actions[0], hit, tgid, policy_mode, &mut post);
+    run_action(&selector.actions[1], hit, tgid, policy_mode, &mut post);
+    run_action(&selector.actions[2], hit, tgid, policy_mode, &mut post);
     post
+}
+
+/// Runs one action; clears `post` when the hit is not to be posted. Inlined: a subprogram with
+/// pointer arguments is refused by older verifiers too.
+#[inline(always)]
+fn run_action(act: &ActionSpec, hit: &mut HitRecord, tgid: u32, policy_mode: u32, post: &mut bool) {
+    match act.kind {
+        action::NO_POST => *post = false,
+        action::SIGKILL | action::SIGNAL => {
+            let signal = if act.kind == action::SIGKILL {
+                9
+            } else {
+                act.signal
+            };
+            hit.signal = signal;
+            if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                hit.outcome |= outcome::SPARED;
+            } else if policy_mode == mode::MONITOR {
+                hit.outcome |= outcome::WOULD_SIGNAL;
+            } else {
+                unsafe { bpf_send_signal(signal) };
+                hit.outcome |= outcome::SIGNALED;
+            }
+        }
+        action::FOLLOW_FD => {
+            if follow(hit, tgid, act.arg_fd, act.arg_name) {
+                hit.outcome |= outcome::FOLLOWED;
+            }
+        }
+        action::UNFOLLOW_FD => {
+            let key = fd_key(hit, tgid, act.arg_fd);
+            if FOLLOWED.remove(&key).is_ok() {
+                hit.outcome |= outcome::UNFOLLOWED;
+            } else {
+                // Closing an fd nobody followed is not worth an event.
+                *post = false;
+            }
+        }
+        action::COPY_FD => {
+            let from = fd_key(hit, tgid, act.arg_fd);
+            let to = fd_key(hit, tgid, act.arg_name);
+            if let Some(path) = unsafe { FOLLOWED.get(&from) } {
+                let _ = FOLLOWED.insert(&to, path, 0);
+            }
+        }
+        action::OVERRIDE => {
+            if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                hit.outcome |= outcome::SPARED;
+            } else if policy_mode == mode::MONITOR {
+                hit.outcome |= outcome::WOULD_OVERRIDE;
+            } else {
+                overrides::request(act.error);
+                hit.outcome |= outcome::OVERRIDDEN;
+            }
+        }
+        _ => {}
+    }
 }
 
 #[inline(always)]
