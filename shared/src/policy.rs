@@ -83,6 +83,8 @@ pub mod arg_kind {
     pub const BINPRM: u32 = 12;
     /// A kernel function's `struct kiocb *`: the path of the file it does I/O on.
     pub const KIOCB: u32 = 13;
+    /// A kernel function's `struct cred *`: a [`super::CredRecord`] in the string slot.
+    pub const CRED: u32 = 14;
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -91,6 +93,18 @@ pub mod arg_kind {
             STRING | FD | FILE | KERNEL_STRING | FILE_OBJECT | PATH_OBJECT | BINPRM | KIOCB
         )
     }
+}
+
+/// A `cred` argument as the probes copy it into its string slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CredRecord {
+    /// uid, gid, suid, sgid, euid, egid, fsuid, fsgid (the kernel's order).
+    pub ids: [u32; 8],
+    pub securebits: u32,
+    pub _pad: u32,
+    /// Effective, inheritable, permitted (the `cred_caps` order).
+    pub caps: [u64; 3],
 }
 
 /// The raw argument slot of a return probe's returned value (`returnArg`): a kretprobe or uretprobe.

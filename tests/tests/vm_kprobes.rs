@@ -1,7 +1,8 @@
 //! Kprobes, kretprobes and LSM hooks on a kernel that has kprobes (Debian's 6.12, booted under
 //! qemu by common::vm; our own kernel has none): a kernel function's `struct file *` is read
-//! and a reader is killed, a kretprobe reports what `vfs_read` returned, and an LSM hook at its
-//! `security_` function kills an exec before the program runs.
+//! and a reader is killed, a kretprobe reports what `vfs_read` returned, a `struct cred *` is
+//! reported as credentials, and an LSM hook at its `security_` function kills an exec before
+//! the program runs.
 mod common;
 
 use std::time::Duration;
@@ -66,6 +67,7 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
     for mechanism in [
         "  spec.kprobes[0] security_file_permission: kprobe security_file_permission",
         "  spec.kprobes[1] vfs_read: kretprobe vfs_read",
+        "  spec.kprobes[2] commit_creds: kprobe commit_creds",
         "  spec.lsmhooks[0] bprm_check_security: kprobe security_bprm_check",
     ] {
         assert!(said(mechanism), "no {mechanism:?} in:\n{}", out.stdout);
@@ -99,6 +101,18 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
         .find(|k| k["function_name"] == "vfs_read" && k["args"][2]["int_arg"] == 10)
         .unwrap_or_else(|| panic!("no vfs_read return of the 10 bytes: {kprobes:#?}"));
     assert_eq!(read["args"][0]["file_arg"]["path"], "/root/kretprobe.txt");
+    let creds = kprobes
+        .iter()
+        .find(|k| k["function_name"] == "commit_creds")
+        .unwrap_or_else(|| panic!("no commit_creds hit: {kprobes:#?}"));
+    let creds = &creds["args"][0]["process_credentials_arg"];
+    assert_eq!(creds["uid"], 0, "{creds}");
+    assert!(
+        creds["caps"]["effective"]
+            .as_array()
+            .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN")),
+        "{creds}"
+    );
     let lsm = events
         .iter()
         .filter_map(|e| e.get("process_lsm"))

@@ -11,7 +11,7 @@ use aya_ebpf::helpers::{
 use tetrascope_shared::{
     RecordHeader,
     policy::{
-        ActionSpec, ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
+        ActionSpec, ArgFilter, CredRecord, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
         MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
         STRING_AREA, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
@@ -335,6 +335,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         arg_kind::PATH_OBJECT => read_path(raw as usize, task, slot),
         arg_kind::BINPRM => read_member_file(raw, kernel::off!(binprm_file), task, slot),
         arg_kind::KIOCB => read_member_file(raw, kernel::off!(kiocb_filp), task, slot),
+        arg_kind::CRED => read_cred(raw as usize, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
     };
@@ -356,10 +357,39 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     true
 }
 
-/// Kinds that take one of the hit's string slots: strings, paths and buffers.
+/// Kinds that take one of the hit's string slots: strings, paths, buffers and credentials.
 #[inline(always)]
 fn takes_slot(kind: u32) -> bool {
-    arg_kind::is_text(kind) || kind == arg_kind::CHAR_BUF
+    arg_kind::is_text(kind) || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED)
+}
+
+/// The ids, securebits and capability sets of the `struct cred` at `cred`, as a `CredRecord`
+/// at the start of the slot.
+#[inline(always)]
+fn read_cred(cred: usize, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = 0;
+    slot.len = 0;
+    let out = (&raw mut slot.bytes) as *mut CredRecord;
+    let ids = unsafe {
+        bpf_probe_read_kernel(
+            (&raw mut (*out).ids) as *mut c_void,
+            size_of::<[u32; 8]>() as u32,
+            (cred + kernel::off!(cred_uid)) as *const c_void,
+        )
+    };
+    unsafe {
+        (*out).securebits = kernel::kread(cred, kernel::off!(cred_securebits)).unwrap_or(0);
+        (*out)._pad = 0;
+        for set in 0..3 {
+            (*out).caps[set] = kernel::kread(cred, kernel::off!(cred_caps[set])).unwrap_or(0);
+        }
+    }
+    if ids == 0 {
+        slot.len = size_of::<CredRecord>() as u32;
+    }
+    ids == 0
 }
 
 /// The first `STRING_AREA` bytes of the user buffer at `address` holding `size` bytes; the slot's

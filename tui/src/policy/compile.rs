@@ -448,6 +448,7 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         Path => arg_kind::PATH_OBJECT,
         LinuxBinprm => arg_kind::BINPRM,
         Kiocb => arg_kind::KIOCB,
+        Cred => arg_kind::CRED,
         Auto => {
             return Err(
                 "auto: these arguments have no format file to tell their type; give it".into(),
@@ -457,7 +458,7 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
         other => {
             return Err(format!(
-                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, string, fd and integers are)"
+                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, string, fd and integers are)"
             ));
         }
     })
