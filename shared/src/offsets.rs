@@ -40,6 +40,17 @@ pub struct Offsets {
     /// and `cred.securebits`: a `cred` kprobe argument.
     pub cred_uid: u32,
     pub cred_securebits: u32,
+    /// `struct sock` (its `sock_common` first): a `sock` kprobe argument.
+    pub sock_family: u32,
+    pub sock_state: u32,
+    pub sock_daddr: u32,
+    pub sock_saddr: u32,
+    pub sock_dport: u32,
+    pub sock_sport: u32,
+    pub sock_v6_daddr: u32,
+    pub sock_v6_saddr: u32,
+    pub sock_protocol: u32,
+    pub sock_type: u32,
     pub cred_user_ns: u32,
     pub user_ns_ns: u32,
     pub ns_common_inum: u32,

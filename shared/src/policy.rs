@@ -85,6 +85,8 @@ pub mod arg_kind {
     pub const KIOCB: u32 = 13;
     /// A kernel function's `struct cred *`: a [`super::CredRecord`] in the string slot.
     pub const CRED: u32 = 14;
+    /// A kernel function's `struct sock *`: a [`super::SockRecord`] in the string slot.
+    pub const SOCK: u32 = 15;
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -105,6 +107,23 @@ pub struct CredRecord {
     pub _pad: u32,
     /// Effective, inheritable, permitted (the `cred_caps` order).
     pub caps: [u64; 3],
+}
+
+/// A `sock` argument as the probes copy it into its string slot (ports in host order).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockRecord {
+    pub family: u16,
+    pub kind: u16,
+    pub protocol: u16,
+    pub state: u8,
+    pub _pad: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub _pad2: u32,
+    /// IPv4 addresses in the first 4 bytes, IPv6 in all 16.
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
 }
 
 /// The raw argument slot of a return probe's returned value (`returnArg`): a kretprobe or uretprobe.

@@ -1,8 +1,8 @@
 //! Kprobes, kretprobes and LSM hooks on a kernel that has kprobes (Debian's 6.12, booted under
 //! qemu by common::vm; our own kernel has none): a kernel function's `struct file *` is read
 //! and a reader is killed, a kretprobe reports what `vfs_read` returned, a `struct cred *` is
-//! reported as credentials, and an LSM hook at its `security_` function kills an exec before
-//! the program runs.
+//! reported as credentials and a `struct sock *` as its connection, and an LSM hook at its
+//! `security_` function kills an exec before the program runs.
 mod common;
 
 use std::time::Duration;
@@ -48,6 +48,12 @@ status=0; /root/lsm-denied true || status=$?
 echo "denied exec: $status"
 status=0; /bin/busybox true || status=$?
 echo "allowed exec: $status"
+/bin/busybox ip link set lo up
+/bin/busybox nc -l -p 8099 > /dev/null &
+listener=$!
+sleep 1
+echo hello | /bin/busybox nc 127.0.0.1 8099 || echo "nc: $?"
+kill "$listener" 2>/dev/null || true
 sleep 1
 kill -INT "$pid"
 wait "$pid" || true
@@ -68,6 +74,7 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
         "  spec.kprobes[0] security_file_permission: kprobe security_file_permission",
         "  spec.kprobes[1] vfs_read: kretprobe vfs_read",
         "  spec.kprobes[2] commit_creds: kprobe commit_creds",
+        "  spec.kprobes[3] tcp_connect: kprobe tcp_connect",
         "  spec.lsmhooks[0] bprm_check_security: kprobe security_bprm_check",
     ] {
         assert!(said(mechanism), "no {mechanism:?} in:\n{}", out.stdout);
@@ -113,6 +120,17 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
             .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN")),
         "{creds}"
     );
+    let connect = kprobes
+        .iter()
+        .find(|k| k["function_name"] == "tcp_connect")
+        .unwrap_or_else(|| panic!("no tcp_connect hit: {kprobes:#?}"));
+    let sock = &connect["args"][0]["sock_arg"];
+    assert_eq!(sock["family"], "AF_INET", "{sock}");
+    assert_eq!(sock["type"], "SOCK_STREAM", "{sock}");
+    assert_eq!(sock["protocol"], "IPPROTO_TCP", "{sock}");
+    assert_eq!(sock["daddr"], "127.0.0.1", "{sock}");
+    assert_eq!(sock["dport"], 8099, "{sock}");
+    assert_eq!(sock["state"], "TCP_SYN_SENT", "{sock}");
     let lsm = events
         .iter()
         .filter_map(|e| e.get("process_lsm"))

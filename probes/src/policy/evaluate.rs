@@ -14,8 +14,8 @@ use tetrascope_shared::{
         ActionSpec, ArgFilter, CredRecord, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
         MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
-        STRING_AREA, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
-        mode, op, outcome, pid_flags, rate_scope,
+        STRING_AREA, SelectorSpec, SockRecord, StringArg, action, arg_kind, buf_size, counter,
+        hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
@@ -336,6 +336,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         arg_kind::BINPRM => read_member_file(raw, kernel::off!(binprm_file), task, slot),
         arg_kind::KIOCB => read_member_file(raw, kernel::off!(kiocb_filp), task, slot),
         arg_kind::CRED => read_cred(raw as usize, slot),
+        arg_kind::SOCK => read_sock(raw as usize, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
     };
@@ -360,7 +361,51 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
 /// Kinds that take one of the hit's string slots: strings, paths, buffers and credentials.
 #[inline(always)]
 fn takes_slot(kind: u32) -> bool {
-    arg_kind::is_text(kind) || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED)
+    arg_kind::is_text(kind) || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED | arg_kind::SOCK)
+}
+
+/// The family, type, protocol, state, addresses and ports of the `struct sock` at `sock`, as a
+/// `SockRecord` at the start of the slot.
+#[inline(always)]
+fn read_sock(sock: usize, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = 0;
+    slot.len = 0;
+    let out = unsafe { &mut *((&raw mut slot.bytes) as *mut SockRecord) };
+    let Ok(family) = kernel::kread::<u16>(sock, kernel::off!(sock_family)) else {
+        return false;
+    };
+    out.family = family;
+    out.kind = kernel::kread(sock, kernel::off!(sock_type)).unwrap_or(0);
+    out.protocol = kernel::kread(sock, kernel::off!(sock_protocol)).unwrap_or(0);
+    out.state = kernel::kread(sock, kernel::off!(sock_state)).unwrap_or(0);
+    out._pad = 0;
+    out._pad2 = 0;
+    out.sport = kernel::kread(sock, kernel::off!(sock_sport)).unwrap_or(0);
+    out.dport = u16::from_be(kernel::kread(sock, kernel::off!(sock_dport)).unwrap_or(0));
+    // AF_INET6: the 16-byte addresses; otherwise the IPv4 ones.
+    let (saddr, daddr, size) = if family == 10 {
+        (kernel::off!(sock_v6_saddr), kernel::off!(sock_v6_daddr), 16)
+    } else {
+        (kernel::off!(sock_saddr), kernel::off!(sock_daddr), 4)
+    };
+    out.saddr = [0; 16];
+    out.daddr = [0; 16];
+    unsafe {
+        bpf_probe_read_kernel(
+            (&raw mut out.saddr) as *mut c_void,
+            size,
+            (sock + saddr) as *const c_void,
+        );
+        bpf_probe_read_kernel(
+            (&raw mut out.daddr) as *mut c_void,
+            size,
+            (sock + daddr) as *const c_void,
+        );
+    }
+    slot.len = size_of::<SockRecord>() as u32;
+    true
 }
 
 /// The ids, securebits and capability sets of the `struct cred` at `cred`, as a `CredRecord`

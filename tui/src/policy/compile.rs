@@ -449,6 +449,7 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         LinuxBinprm => arg_kind::BINPRM,
         Kiocb => arg_kind::KIOCB,
         Cred => arg_kind::CRED,
+        Sock => arg_kind::SOCK,
         Auto => {
             return Err(
                 "auto: these arguments have no format file to tell their type; give it".into(),
@@ -458,7 +459,7 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
         other => {
             return Err(format!(
-                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, string, fd and integers are)"
+                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, sock, string, fd and integers are)"
             ));
         }
     })
@@ -697,6 +698,12 @@ impl SelectorCompiler<'_> {
                 | ArgType::Kiocb
                 | ArgType::LinuxBinprm
         );
+        if matches!(ty, ArgType::Sock | ArgType::Socket | ArgType::Cred) {
+            return Err(format!(
+                "operator: {:?} on a {ty:?}: tetrascope reports these arguments but does not filter on them yet (no socket operators)",
+                filter.operator
+            ));
+        }
         if matches!(ty, ArgType::CharBuf | ArgType::CharIovec) {
             return Err(format!(
                 "operator: {:?} on a buffer: tetrascope's probes do not compare buffer contents",

@@ -2,7 +2,7 @@
 //! `process_uprobe` after the kind of hook, whatever mechanism served it here.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
-use tetrascope_shared::policy::{CredRecord, outcome};
+use tetrascope_shared::policy::{CredRecord, SockRecord, outcome};
 
 use super::{
     compile::{HookEvent, HookMeta},
@@ -157,6 +157,10 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
         Fd | File | Kiocb => ("file_arg", json!({ "path": text })),
         Path | Dentry => ("path_arg", json!({ "path": text })),
         LinuxBinprm => ("linux_binprm_arg", json!({ "path": text })),
+        Sock | Socket => (
+            "sock_arg",
+            bytes.and_then(|(b, _)| socket(b)).unwrap_or(Value::Null),
+        ),
         Cred => (
             "process_credentials_arg",
             bytes
@@ -174,6 +178,56 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
     }
     Value::Object(arg)
 }
+
+/// A `sock` argument's `SockRecord` as Tetragon's `KprobeSock`.
+fn socket(bytes: &[u8]) -> Option<Value> {
+    if bytes.len() < size_of::<SockRecord>() {
+        return None;
+    }
+    // SAFETY: SockRecord is plain old data and `bytes` holds one (read unaligned).
+    let sock: SockRecord = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let address = |bytes: [u8; 16]| match sock.family {
+        AF_INET6 => std::net::Ipv6Addr::from(bytes).to_string(),
+        _ => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+    };
+    let name = |names: &[(u32, &str)], value: u32| {
+        names
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map_or_else(|| value.to_string(), |(_, name)| (*name).to_owned())
+    };
+    Some(json!({
+        "family": name(&[(2, "AF_INET"), (AF_INET6.into(), "AF_INET6")], sock.family.into()),
+        "type": name(&[(1, "SOCK_STREAM"), (2, "SOCK_DGRAM"), (3, "SOCK_RAW")], sock.kind.into()),
+        "protocol": name(
+            &[(1, "IPPROTO_ICMP"), (6, "IPPROTO_TCP"), (17, "IPPROTO_UDP"), (58, "IPPROTO_ICMPV6"), (255, "IPPROTO_RAW")],
+            sock.protocol.into(),
+        ),
+        "saddr": address(sock.saddr),
+        "daddr": address(sock.daddr),
+        "sport": sock.sport,
+        "dport": sock.dport,
+        "state": name(TCP_STATES, sock.state.into()),
+    }))
+}
+
+const AF_INET6: u16 = 10;
+
+/// The kernel's TCP states (`include/net/tcp_states.h`), as Tetragon names them.
+const TCP_STATES: &[(u32, &str)] = &[
+    (1, "TCP_ESTABLISHED"),
+    (2, "TCP_SYN_SENT"),
+    (3, "TCP_SYN_RECV"),
+    (4, "TCP_FIN_WAIT1"),
+    (5, "TCP_FIN_WAIT2"),
+    (6, "TCP_TIME_WAIT"),
+    (7, "TCP_CLOSE"),
+    (8, "TCP_CLOSE_WAIT"),
+    (9, "TCP_LAST_ACK"),
+    (10, "TCP_LISTEN"),
+    (11, "TCP_CLOSING"),
+    (12, "TCP_NEW_SYN_RECV"),
+];
 
 /// A `cred` argument's `CredRecord` as Tetragon's `ProcessCredentials`.
 fn credentials(bytes: &[u8]) -> Option<Value> {
