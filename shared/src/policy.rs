@@ -345,6 +345,20 @@ pub struct CapabilityFilter {
     /// 0 effective, 1 inheritable, 2 permitted.
     pub set: u32,
     pub mask: u64,
+    /// `isNamespaceCapability`: the inode number of the host's (initial) user namespace, where
+    /// the filter never matches; 0: the filter applies in every user namespace.
+    pub host_user_ns: u32,
+    pub _pad: u32,
+}
+
+/// `matchNamespaceChanges`: whether namespaces differ from those recorded at exec.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NamespaceChangeFilter {
+    pub op: u32,
+    /// Bits by `ExecRecord::ns` slot: the namespaces named (In) or those not named (NotIn) are
+    /// the ones watched.
+    pub mask: u32,
 }
 
 #[repr(C)]
@@ -378,6 +392,9 @@ pub struct SelectorSpec {
     pub returns: [ArgFilter; 1],
     pub namespaces: [NamespaceFilter; MAX_NS_FILTERS],
     pub capabilities: [CapabilityFilter; MAX_CAP_FILTERS],
+    pub namespace_changes: NamespaceChangeFilter,
+    /// `matchCapabilityChanges` (one filter, as Tetragon evaluates).
+    pub capability_changes: CapabilityFilter,
     pub actions: [ActionSpec; MAX_ACTIONS],
 }
 
@@ -433,17 +450,23 @@ pub struct FdKey {
 }
 
 /// What the probes know of a process for selectors: its binary and its pids at exec (inherited by
-/// forks, for `followForks`).
+/// forks, for `followForks`), its namespaces and capabilities at exec or fork (the baseline of
+/// `matchNamespaceChanges` and `matchCapabilityChanges`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ProcessInfo {
     pub exec_pid: u32,
     pub exec_ns_pid: u32,
     pub binary_len: u32,
-    pub _pad: u32,
+    /// 1 when `caps` holds the baseline (0: unknown, e.g. a fork into a new user namespace).
+    pub caps_known: u32,
     /// followChildren bits (`SelectorSpec::binary_follow`): forks inherit them, with the bits of
     /// their parent's binary (`FOLLOW_BINARIES`) added; an exec keeps them.
     pub follow: u64,
+    /// Capability sets (effective, inheritable, permitted) at exec or fork.
+    pub caps: [u64; 3],
+    /// Namespace inode numbers in `ExecRecord::ns` order at exec or fork, 0 where unknown.
+    pub ns: [u32; crate::NS_RECORD_SLOTS],
     /// The binary's path, zero after `binary_len` (the key of `FOLLOW_BINARIES`).
     pub binary: [u8; MATCH_LEN],
     /// The last `POSTFIX_LEN` bytes of `binary`, reversed.

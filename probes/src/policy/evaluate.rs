@@ -9,20 +9,20 @@ use aya_ebpf::helpers::{
     generated::{bpf_loop, bpf_probe_read_kernel, bpf_probe_read_user, bpf_send_signal},
 };
 use tetrascope_shared::{
-    RecordHeader,
+    NS_RECORD_SLOTS, RecordHeader,
     policy::{
-        ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
-        PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SelectorSpec,
-        StringArg, action, arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags,
-        rate_scope,
+        ArgFilter, CapabilityFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
+        MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
+        MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
+        STRING_AREA, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
+        mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
 
 use super::{
     EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
-    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, strings,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, process, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -119,6 +119,12 @@ pub fn evaluate(hook_id: u32) {
     let chosen = (eval.chosen.wrapping_sub(1) & 7) as usize;
     if eval.chosen != 0 && chosen < MAX_SELECTORS {
         let selector = &spec.selectors[chosen];
+        let namespaces = selector.namespace_changes.op != op::NONE;
+        let caps = selector.capability_changes.op != op::NONE;
+        if namespaces || caps {
+            // A change is told once: what the process has now is the new baseline.
+            process::record_baseline(tgid, eval.task as usize, namespaces, caps);
+        }
         post = run_actions(selector, hit, tgid, state.mode);
         // Only the post is limited: the other actions ran.
         if post && held_back(spec, selector, hit, eval.chosen, pid_tgid) {
@@ -528,8 +534,65 @@ fn selector_matches(
         if filter.op == op::NONE {
             continue;
         }
-        let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
-        if !filter.matches(caps) {
+        if !capabilities_match(filter, task) {
+            return false;
+        }
+    }
+    if selector.namespace_changes.op != op::NONE || selector.capability_changes.op != op::NONE {
+        return match process {
+            Some(p) => changes_match(selector, task, p),
+            // Nothing recorded at exec: no change to tell.
+            None => false,
+        };
+    }
+    true
+}
+
+/// A matchCapabilities filter on the task: with isNamespaceCapability, only outside the host's
+/// user namespace. Not inlined: verified once for both filters.
+#[inline(never)]
+fn capabilities_match(filter: &CapabilityFilter, task: usize) -> bool {
+    if filter.host_user_ns != 0 {
+        let user_ns = kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0);
+        if !filter.applies_in(user_ns) {
+            return false;
+        }
+    }
+    let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
+    filter.matches(caps)
+}
+
+/// matchNamespaceChanges and matchCapabilityChanges: the task's namespaces and capabilities
+/// against those the process had at exec (or fork). A separate function (see `binary_matches`).
+#[inline(never)]
+fn changes_match(selector: &SelectorSpec, task: usize, process: &ProcessInfo) -> bool {
+    let namespaces = &selector.namespace_changes;
+    if namespaces.op != op::NONE {
+        let mut changed = false;
+        for slot in 0..NS_RECORD_SLOTS {
+            if namespaces.watches(slot) && process.ns[slot] != 0 {
+                let now = kernel::namespace_inum(task, slot).unwrap_or(0);
+                changed |= namespaces.changed(slot, process.ns[slot], now);
+            }
+        }
+        if !changed {
+            return false;
+        }
+    }
+    let caps = &selector.capability_changes;
+    if caps.op != op::NONE {
+        if process.caps_known == 0 {
+            return false;
+        }
+        if caps.host_user_ns != 0 {
+            let user_ns = kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0);
+            if !caps.applies_in(user_ns) {
+                return false;
+            }
+        }
+        let set = (caps.set as usize).min(2);
+        let now = kernel::capabilities(task, set).unwrap_or(0);
+        if !caps.change_matches(process.caps[set], now) {
             return false;
         }
     }

@@ -5,8 +5,9 @@ use tetrascope_shared::{
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
-        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, RETURN_SLOT, SelectorSpec,
-        TracepointField, action, arg_kind, buf_size, hook_flags, op, pid_flags, rate_scope,
+        MAX_VALUES, MapValue, NamespaceChangeFilter, NamespaceFilter, POSTFIX_LEN, PidFilter,
+        RETURN_SLOT, SelectorSpec, TracepointField, action, arg_kind, buf_size, hook_flags, op,
+        pid_flags, rate_scope,
     },
 };
 
@@ -500,14 +501,6 @@ impl SelectorCompiler<'_> {
                 selector.match_parent_binaries.is_empty(),
             ),
             (
-                "matchNamespaceChanges",
-                selector.match_namespace_changes.is_empty(),
-            ),
-            (
-                "matchCapabilityChanges",
-                selector.match_capability_changes.is_empty(),
-            ),
-            (
                 "matchReturnActions",
                 selector.match_return_actions.is_empty(),
             ),
@@ -609,20 +602,27 @@ impl SelectorCompiler<'_> {
             return Err(format!("matchCapabilities: at most {MAX_CAP_FILTERS} here"));
         }
         for (index, caps) in selector.match_capabilities.iter().enumerate() {
-            if caps.is_namespace_capability {
-                return Err(format!(
-                    "matchCapabilities[{index}].isNamespaceCapability: not evaluated by tetrascope's probes yet"
-                ));
+            spec.capabilities[index] = self.capability_filter(caps);
+        }
+        // Tetragon takes one matchNamespaceChanges filter, and evaluates the first
+        // matchCapabilityChanges one only: more are refused rather than ignored.
+        match selector.match_namespace_changes.as_slice() {
+            [] => {}
+            [changes] => {
+                spec.namespace_changes = NamespaceChangeFilter {
+                    op: set_op(changes.operator),
+                    mask: changes
+                        .values
+                        .iter()
+                        .fold(0, |mask, kind| mask | 1 << namespace_slot(*kind)),
+                };
             }
-            spec.capabilities[index] = CapabilityFilter {
-                op: set_op(caps.operator),
-                set: match caps.set {
-                    CapabilitySet::Effective => 0,
-                    CapabilitySet::Inheritable => 1,
-                    CapabilitySet::Permitted => 2,
-                },
-                mask: caps.values.iter().fold(0u64, |mask, cap| mask | 1 << cap),
-            };
+            _ => return Err("matchNamespaceChanges: one filter per selector".into()),
+        }
+        match selector.match_capability_changes.as_slice() {
+            [] => {}
+            [changes] => spec.capability_changes = self.capability_filter(changes),
+            _ => return Err("matchCapabilityChanges: one filter per selector".into()),
         }
         if selector.match_actions.len() > MAX_ACTIONS {
             return Err(format!("matchActions: at most {MAX_ACTIONS}"));
@@ -633,6 +633,25 @@ impl SelectorCompiler<'_> {
                 .map_err(|e| format!("matchActions[{index}].{e}"))?;
         }
         Ok(spec)
+    }
+
+    /// A matchCapabilities (or matchCapabilityChanges) filter; with isNamespaceCapability it
+    /// names the host's user namespace, where it does not apply.
+    fn capability_filter(&self, caps: &super::model::CapabilitiesSelector) -> CapabilityFilter {
+        CapabilityFilter {
+            op: set_op(caps.operator),
+            set: match caps.set {
+                CapabilitySet::Effective => 0,
+                CapabilitySet::Inheritable => 1,
+                CapabilitySet::Permitted => 2,
+            },
+            mask: caps.values.iter().fold(0u64, |mask, cap| mask | 1 << cap),
+            host_user_ns: match caps.is_namespace_capability {
+                true => self.host_namespaces[NS_RECORD_SLOTS - 1],
+                false => 0,
+            },
+            _pad: 0,
+        }
     }
 
     /// Position in the hook's argument list of the argument with `index`.
@@ -1028,8 +1047,20 @@ mod tests {
 
     /// `raw_syscalls/sys_enter` with args [id, id as uint64] and one selector filtering `index`.
     fn sys_enter_filtering(index: u32) -> CompiledPolicy {
+        let selector = format!(
+            "    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+        );
+        sys_enter_with(&selector, &[0; NS_RECORD_SLOTS]).unwrap()
+    }
+
+    /// `raw_syscalls/sys_enter` with args [id, id as uint64] and `selectors` (YAML list items),
+    /// compiled with `host` as the host's namespaces.
+    fn sys_enter_with(
+        selectors: &str,
+        host: &[u32; NS_RECORD_SLOTS],
+    ) -> Result<CompiledPolicy, Vec<String>> {
         let text = format!(
-            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n{selectors}"
         );
         let policy = parse_str(&text, None).unwrap().remove(0);
         let format = tracepoint_format::parse(
@@ -1054,11 +1085,69 @@ mod tests {
         };
         let mut next_filter = 1;
         Compiler {
-            host_namespaces: &[0; NS_RECORD_SLOTS],
+            host_namespaces: host,
             next_filter: &mut next_filter,
         }
         .compile(&policy, &[hook])
-        .unwrap()
+    }
+
+    #[test]
+    fn namespace_capabilities_name_the_host_user_namespace() {
+        let mut host = [0; NS_RECORD_SLOTS];
+        host[NS_RECORD_SLOTS - 1] = 4026531837;
+        let compiled = sys_enter_with(
+            "    - matchCapabilities:\n      - operator: In\n        isNamespaceCapability: true\n        values: [CAP_CHOWN, CAP_NET_RAW]\n      - type: Permitted\n        operator: NotIn\n        values: [CAP_SYS_ADMIN]\n",
+            &host,
+        )
+        .unwrap();
+        let caps = &compiled.hooks[0].spec.selectors[0].capabilities;
+        assert_eq!((caps[0].op, caps[0].set), (op::IN, 0));
+        assert_eq!(caps[0].mask, 1 << 0 | 1 << 13);
+        assert_eq!(caps[0].host_user_ns, 4026531837);
+        assert_eq!((caps[1].set, caps[1].host_user_ns), (2, 0), "anywhere");
+        // Outside the host's user namespace only, whatever the operator.
+        assert!(!caps[0].applies_in(4026531837) && caps[0].applies_in(4026532999));
+        assert!(caps[1].applies_in(4026531837));
+    }
+
+    #[test]
+    fn changes_compile_to_watched_namespaces_and_one_capability_filter() {
+        let compiled = sys_enter_with(
+            "    - matchNamespaceChanges:\n      - operator: In\n        values: [Mnt, User]\n      matchCapabilityChanges:\n      - operator: NotIn\n        values: [CAP_SYS_ADMIN]\n",
+            &[0; NS_RECORD_SLOTS],
+        )
+        .unwrap();
+        let selector = &compiled.hooks[0].spec.selectors[0];
+        let ns = &selector.namespace_changes;
+        assert_eq!((ns.op, ns.mask), (op::IN, 1 << 2 | 1 << 9));
+        assert!(ns.watches(2) && ns.watches(9) && !ns.watches(4));
+        assert!(ns.changed(2, 10, 11) && !ns.changed(2, 10, 10));
+        assert!(!ns.changed(2, 0, 11), "unknown at exec: no change");
+        assert!(!ns.changed(4, 10, 11), "not watched");
+        let not_in = NamespaceChangeFilter {
+            op: op::NOT_IN,
+            mask: ns.mask,
+        };
+        assert!(not_in.changed(4, 10, 11) && !not_in.changed(2, 10, 11));
+        let caps = &selector.capability_changes;
+        let admin = 1 << 21;
+        assert_eq!((caps.op, caps.mask), (op::NOT_IN, admin));
+        // NotIn: others changed, not these; In: these changed.
+        assert!(caps.change_matches(admin | 1, admin));
+        assert!(!caps.change_matches(admin, 0));
+        assert!(!caps.change_matches(admin, admin), "no change");
+        let in_caps = CapabilityFilter {
+            op: op::IN,
+            ..*caps
+        };
+        assert!(in_caps.change_matches(admin, 0) && !in_caps.change_matches(admin | 1, admin));
+        // Two matchCapabilityChanges filters: Tetragon would evaluate the first only.
+        let errors = sys_enter_with(
+            "    - matchCapabilityChanges:\n      - operator: In\n        values: [CAP_CHOWN]\n      - operator: In\n        values: [CAP_KILL]\n",
+            &[0; NS_RECORD_SLOTS],
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("one filter per selector"), "{errors:?}");
     }
 
     #[test]

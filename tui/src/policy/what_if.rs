@@ -299,8 +299,11 @@ impl WhatIf {
             }
         }
         // Recorded events carry capabilities by name only when Tetragon added them; a
-        // capability filter cannot be decided without them.
+        // capability filter cannot be decided without them. Nor can a change since the exec:
+        // events carry what the process has, not what it had at exec.
         selector.capabilities.iter().all(|f| f.op == op::NONE)
+            && selector.namespace_changes.op == op::NONE
+            && selector.capability_changes.op == op::NONE
     }
 
     fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
