@@ -83,6 +83,9 @@ pub mod arg_kind {
     pub const BINPRM: u32 = 12;
     /// A kernel function's `struct kiocb *`: the path of the file it does I/O on.
     pub const KIOCB: u32 = 13;
+    /// A syscall id (`syscall64`): the value, with [`super::SYSCALL_32BIT`] added when the
+    /// current syscall is a compat (32-bit) one.
+    pub const SYSCALL64: u32 = 14;
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -92,6 +95,10 @@ pub mod arg_kind {
         )
     }
 }
+
+/// Tetragon's mark of a 32-bit ABI syscall (x86's ia32) in `syscall64` values and in the ids of
+/// syscall lists (`Is32Bit`).
+pub const SYSCALL_32BIT: u64 = 0x8000_0000;
 
 /// The raw argument slot of a return probe's returned value (`returnArg`): a kretprobe or uretprobe.
 pub const RETURN_SLOT: u32 = 7;

@@ -1,16 +1,18 @@
 //! Process selectors and enforcement of Tetragon's examples on the real kernel (root), with real
 //! processes: matchCapabilities with isNamespaceCapability, matchNamespaceChanges and
-//! matchCapabilityChanges (against what the process had at exec).
+//! matchCapabilityChanges (against what the process had at exec), 32-bit (ia32) syscalls told
+//! apart in `syscall64` values and syscall lists, and NotifyEnforcer with SIGKILL (killer.yaml).
 mod common;
 
 use std::{
+    os::unix::process::ExitStatusExt,
     path::Path,
     process::{Command, Output},
 };
 
 use common::{marker_dir, require_root};
 use tetrascope::{
-    event::Event,
+    event::{Event, EventBody},
     policy::{
         self,
         hit_event::policy_name,
@@ -261,5 +263,181 @@ fn capability_changes_compare_with_the_capabilities_at_exec() {
         assert_eq!(count("others-changed", chown), 1);
         assert_eq!(count("others-changed-admin", both), 0);
         assert_eq!(count("admin-changed", steady), 0);
+    });
+}
+
+/// Compiles a program that calls dup(1) natively (x64 dup = 32) and through the ia32 entry
+/// (`int $0x80`, i386 dup = 41, x64's socket).
+fn dup_both_abis(dir: &Path) -> String {
+    let source = dir.join("dup-abis.c");
+    std::fs::write(
+        &source,
+        "#include <unistd.h>\n\
+         int main(void) {\n\
+             int native = dup(1);\n\
+             long compat;\n\
+             __asm__ volatile(\"int $0x80\" : \"=a\"(compat) : \"a\"(41L), \"b\"(1L)\n\
+                              : \"memory\", \"r8\", \"r9\", \"r10\", \"r11\");\n\
+             return native < 0 || compat < 0;\n\
+         }\n",
+    )
+    .unwrap();
+    let binary = dir.join("dup-abis");
+    let out = Command::new("cc")
+        .arg("-O1")
+        .arg("-o")
+        .arg(&binary)
+        .arg(&source)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cc: {out:?}");
+    binary.display().to_string()
+}
+
+/// The `syscall_id` of a `raw_syscalls/sys_enter` event's first argument: (id, abi).
+fn syscall_id(event: &Event) -> (u64, String) {
+    let EventBody::ProcessTracepoint(tracepoint) = &event.body else {
+        panic!("not a tracepoint event: {event:?}");
+    };
+    let id = &tracepoint.args[0]["syscall_id"];
+    (
+        id["id"].as_u64().unwrap(),
+        id["abi"].as_str().unwrap().into(),
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn ia32_syscalls_carry_the_32bit_mark_and_match_their_list_entries() {
+    if !require_root() {
+        return;
+    }
+    let emulated = Command::new("sh")
+        .args([
+            "-c",
+            "zcat /proc/config.gz | grep -q '^CONFIG_IA32_EMULATION=y'",
+        ])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !emulated {
+        eprintln!("skipped: no CONFIG_IA32_EMULATION");
+        return;
+    }
+    let dir = marker_dir("ia32");
+    let binary = dup_both_abis(&dir);
+    let sys_enter = |name: &str, values: &str, selector: &str| {
+        policy(
+            name,
+            &format!(
+                "  lists:\n  - name: calls\n    type: syscalls\n    values: [{values}]\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    selectors:\n    - matchBinaries:\n      - operator: In\n        values: [\"{binary}\"]\n{selector}"
+            ),
+        )
+    };
+    let in_list = |name: &str, values: &str| {
+        sys_enter(
+            name,
+            values,
+            "      matchArgs:\n      - index: 0\n        operator: InMap\n        values: [\"list:calls\"]\n",
+        )
+    };
+    let both = in_list("dups-both-abis", "sys_dup, __ia32_sys_dup");
+    let compat = in_list("dup-i386", "\"i386/sys_dup\"");
+    let native = in_list("dup-x64", "sys_dup");
+    let socket = in_list("socket-x64", "sys_socket");
+    let every = sys_enter("every-syscall", "sys_dup", "");
+    common::runtime().block_on(async {
+        let mut source = start(&[&both, &compat, &native, &socket, &every], Mode::Enforce);
+        let (pid, out) = run(&dir, &binary, &[]);
+        assert!(out.status.success(), "{out:?}");
+        let events = drain(&mut source);
+
+        let ids = |policy: &str| -> Vec<(u64, String)> {
+            hits_of(&events, policy, pid)
+                .into_iter()
+                .map(syscall_id)
+                .collect()
+        };
+        let (x64_dup, i386_dup) = ((32, "x64".to_owned()), (41, "i386".to_owned()));
+        assert_eq!(ids("dups-both-abis"), [x64_dup.clone(), i386_dup.clone()]);
+        assert_eq!(ids("dup-i386"), std::slice::from_ref(&i386_dup));
+        assert_eq!(ids("dup-x64"), std::slice::from_ref(&x64_dup));
+        assert!(
+            ids("socket-x64").is_empty(),
+            "i386 dup has x64 socket's number"
+        );
+        let all = ids("every-syscall");
+        assert!(all.contains(&i386_dup) && all.contains(&x64_dup), "{all:?}");
+        assert_eq!(all.iter().filter(|(_, abi)| abi == "i386").count(), 1);
+
+        // What-if reads the ABI of recorded ids and decides as the kernel did.
+        for policy in [&both, &compat, &native, &socket] {
+            let mut what_if = WhatIf::new(policy, Mode::Enforce).unwrap();
+            let matched: Vec<_> = hits_of(&events, "every-syscall", pid)
+                .into_iter()
+                .filter(|e| what_if.evaluate(e).is_some())
+                .map(syscall_id)
+                .collect();
+            assert_eq!(matched, ids(&policy.name), "what-if of {}", policy.name);
+        }
+    });
+}
+
+/// killer.yaml on a copy of bash (the example names /usr/bin/bash: other shells of the machine
+/// must not die of this test).
+fn killer(bash: &str) -> TracingPolicy {
+    let example = common::shared_dir().join("policies/tetragon-examples/killer.yaml");
+    let text = std::fs::read_to_string(example)
+        .unwrap()
+        .replace("\"/usr/bin/bash\"", &format!("\"{bash}\""));
+    policy::parse_str(&text, None).unwrap().remove(0)
+}
+
+#[test]
+fn notify_enforcer_with_sigkill_kills_the_binary_at_its_dup() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("killer");
+    let bash = dir.join("bash");
+    std::fs::copy("/usr/bin/bash", &bash).unwrap();
+    let bash = bash.display().to_string();
+    let killer = killer(&bash);
+    let script = "exec 3>&1; echo survived";
+    common::runtime().block_on(async {
+        let mut source = start(&[&killer], Mode::Enforce);
+        // bash's `exec 3>&1` is dup2(1, 3).
+        let (killed, out) = run(&dir, &bash, &["-c", script]);
+        let (spared, dash) = run(&dir, "/usr/bin/dash", &["-c", script]);
+        let events = drain(&mut source);
+        source.refresh_policy_counters();
+        let counters = source.policies().get("kill-syscalls").unwrap().counters;
+
+        assert_eq!(out.status.signal(), Some(9), "{out:?}");
+        assert!(out.stdout.is_empty(), "killed before the echo: {out:?}");
+        assert!(
+            dash.status.success() && dash.stdout == b"survived\n",
+            "{dash:?}"
+        );
+        let kills = hits_of(&events, "kill-syscalls", killed);
+        assert_eq!(kills.len(), 1, "{kills:#?}");
+        assert_eq!(syscall_id(kills[0]), (33, "x64".to_owned()), "dup2");
+        assert!(hits_of(&events, "kill-syscalls", spared).is_empty());
+        assert_eq!((counters.signals, counters.would_signals), (1, 0));
+    });
+    // Monitor mode: the kill is counted, not done.
+    common::runtime().block_on(async {
+        let mut source = start(&[&killer], Mode::Monitor);
+        let (pid, out) = run(&dir, &bash, &["-c", script]);
+        let events = drain(&mut source);
+        source.refresh_policy_counters();
+        let counters = source.policies().get("kill-syscalls").unwrap().counters;
+
+        assert!(
+            out.status.success() && out.stdout == b"survived\n",
+            "{out:?}"
+        );
+        assert!(!hits_of(&events, "kill-syscalls", pid).is_empty());
+        assert_eq!(counters.signals, 0);
+        assert!(counters.would_signals >= 1, "{counters:?}");
     });
 }

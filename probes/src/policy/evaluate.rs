@@ -14,8 +14,8 @@ use tetrascope_shared::{
         ArgFilter, CapabilityFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
         MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
-        STRING_AREA, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
-        mode, op, outcome, pid_flags, rate_scope,
+        STRING_AREA, SYSCALL_32BIT, SelectorSpec, StringArg, action, arg_kind, buf_size, counter,
+        hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
@@ -317,6 +317,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     hit.values[i] = match kind {
         arg_kind::INT => raw as i32 as i64 as u64,
         arg_kind::UINT => raw as u32 as u64,
+        arg_kind::SYSCALL64 if kernel::in_compat_syscall(eval.task as usize) => raw | SYSCALL_32BIT,
         _ => raw,
     };
     let used = eval.strings_used as usize;

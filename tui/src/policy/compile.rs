@@ -6,8 +6,8 @@ use tetrascope_shared::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_VALUES, MapValue, NamespaceChangeFilter, NamespaceFilter, POSTFIX_LEN, PidFilter,
-        RETURN_SLOT, SelectorSpec, TracepointField, action, arg_kind, buf_size, hook_flags, op,
-        pid_flags, rate_scope,
+        RETURN_SLOT, SYSCALL_32BIT, SelectorSpec, TracepointField, action, arg_kind, buf_size,
+        hook_flags, op, pid_flags, rate_scope,
     },
 };
 
@@ -20,7 +20,7 @@ use super::{
     resolve::{HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
-use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
+use crate::event::syscalls::{compat_abi, native_abi, syscall_name, syscall_number};
 
 /// The Tetragon event a hook's hits become, and what it names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -829,7 +829,16 @@ impl SelectorCompiler<'_> {
             ActionKind::FollowFd => action::FOLLOW_FD,
             ActionKind::UnfollowFd => action::UNFOLLOW_FD,
             ActionKind::CopyFd => action::COPY_FD,
-            ActionKind::Override | ActionKind::NotifyEnforcer => {
+            // The enforcer would deny the syscall and send the signal; with SIGKILL the process
+            // dies before it can see what the syscall returned, so a kill at the hit serves it.
+            ActionKind::NotifyEnforcer if act.arg_sig == Some(9) => action::SIGKILL,
+            ActionKind::NotifyEnforcer => {
+                return Err(
+                    "action: NotifyEnforcer makes the listed syscalls fail with argError, which needs fmod_ret or bpf_override_return, and tetrascope cannot use either on this kernel; only with argSig: 9 (SIGKILL: the process dies before it sees the result) is it served, as a kill at the hit"
+                        .into(),
+                );
+            }
+            ActionKind::Override => {
                 return Err(format!(
                     "action: {:?} needs BPF LSM, fmod_ret or bpf_override_return, and tetrascope cannot use any of them on this kernel",
                     act.action
@@ -958,7 +967,7 @@ fn in_map_values(
             "syscalls" => {
                 for entry in &list.values {
                     let id = syscall_id(entry).map_err(|e| format!("list {name:?}: {e}"))?;
-                    out.insert(u64::from(id));
+                    out.insert(id);
                 }
             }
             other => {
@@ -984,29 +993,43 @@ fn in_map_values(
     Ok(())
 }
 
-/// The native syscall id of a syscall list entry (`sys_dup`, `__x64_sys_dup`, `x64/sys_dup`).
-/// Entries of the 32-bit ABI (`i386/sys_dup`, `__ia32_sys_dup`) cannot be told apart from native
-/// calls by the probes (their ids overlap), so they are refused.
-fn syscall_id(entry: &str) -> Result<u32, String> {
+/// The id of a syscall list entry as the probes see it: native ones (`sys_dup`,
+/// `__x64_sys_dup`, `x64/sys_dup`) by their number; 32-bit ones (`i386/sys_dup`,
+/// `__ia32_sys_dup`) by their i386 number with Tetragon's `Is32Bit` mark, as `syscall64` values
+/// carry them for compat syscalls.
+fn syscall_id(entry: &str) -> Result<u64, String> {
     let abi = native_abi();
-    let call = match entry.split_once('/') {
-        Some((given, call)) if given == abi => call,
-        Some(_) => {
-            return Err(format!(
-                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
-            ));
+    let compat = compat_abi();
+    let foreign = || match compat {
+        Some((compat, _)) => format!(
+            "{entry:?}: neither a {abi} nor an {compat} syscall; tetrascope's probes tell only those apart"
+        ),
+        None => format!(
+            "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+        ),
+    };
+    let (call, in_compat) = match (entry.split_once('/'), compat) {
+        (Some((given, call)), _) if given == abi => (call, false),
+        (Some((given, call)), Some((compat, _))) if given == compat => (call, true),
+        (Some(_), _) => return Err(foreign()),
+        (None, Some((_, prefix))) if entry.starts_with(prefix) => {
+            (entry.strip_prefix(prefix).unwrap_or(entry), true)
         }
-        None => entry,
+        (None, _) => (entry, false),
     };
     let name = syscall_of(call)
-        .map_err(|_| {
-            format!(
-                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
-            )
-        })?
+        .map_err(|_| foreign())?
         .unwrap_or_else(|| call.to_owned());
-    syscall_number(abi, &name)
-        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {abi}"))
+    let table = match (in_compat, compat) {
+        (true, Some((compat, _))) => compat,
+        _ => abi,
+    };
+    let id = syscall_number(table, &name)
+        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {table}"))?;
+    Ok(match in_compat {
+        true => u64::from(id) | SYSCALL_32BIT,
+        false => u64::from(id),
+    })
 }
 
 /// A `rateLimit` in ns, as Tetragon reads it: seconds, or a number with an `s`, `m` or `h`
@@ -1151,11 +1174,38 @@ mod tests {
     }
 
     #[test]
+    fn notify_enforcer_is_a_kill_with_sigkill_only() {
+        let action = |sig: &str| {
+            sys_enter_with(
+                &format!(
+                    "    - matchActions:\n      - action: NotifyEnforcer\n        argError: -1\n{sig}"
+                ),
+                &[0; NS_RECORD_SLOTS],
+            )
+        };
+        let compiled = action("        argSig: 9\n").unwrap();
+        assert_eq!(
+            compiled.hooks[0].spec.selectors[0].actions[0].kind,
+            action::SIGKILL
+        );
+        for sig in ["", "        argSig: 15\n"] {
+            let errors = action(sig).unwrap_err();
+            assert!(
+                errors[0].contains("NotifyEnforcer") && errors[0].contains("argSig: 9"),
+                "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
     fn tracepoint_filters_name_an_arg_by_field_index_or_position() {
         let compiled = sys_enter_filtering(1);
         let hook = &compiled.hooks[0];
         assert_eq!(hook.spec.selectors[0].args[0].arg, 1, "by position");
-        assert_eq!(hook.spec.arg_kind[..2], [arg_kind::ULONG, arg_kind::LONG]);
+        assert_eq!(
+            hook.spec.arg_kind[..2],
+            [arg_kind::SYSCALL64, arg_kind::LONG]
+        );
         assert_eq!(hook.record_fields.len(), 2);
         assert_eq!(hook.record_fields[0].offset, 8);
         assert_eq!(
@@ -1183,8 +1233,10 @@ mod tests {
                 "syscalls",
                 &["sys_dup", "__x64_sys_dup2", "x64/sys_dup3"],
             ),
-            list("foreign", "syscalls", &["i386/sys_dup"]),
-            list("prefixed", "syscalls", &["__ia32_sys_dup"]),
+            list("compat", "syscalls", &["i386/sys_dup"]),
+            list("prefixed", "syscalls", &["__ia32_sys_dup", "sys_dup"]),
+            list("foreign", "syscalls", &["arm32/sys_dup"]),
+            list("foreign_prefix", "syscalls", &["__arm64_sys_dup"]),
             list("all", "generated_syscalls", &[]),
             list("unknown", "syscalls", &["sys_no_such_call"]),
         ];
@@ -1193,6 +1245,9 @@ mod tests {
             in_map_values(value, &lists, &mut out).map(|()| out.into_iter().collect::<Vec<_>>())
         };
         assert_eq!(expand("list:dups"), Ok(vec![32, 33, 292]));
+        // i386 dup is 41 (x64 socket): Tetragon's Is32Bit mark tells them apart.
+        assert_eq!(expand("list:compat"), Ok(vec![0x8000_0000 | 41]));
+        assert_eq!(expand("list:prefixed"), Ok(vec![32, 0x8000_0000 | 41]));
         assert_eq!(expand("3:5"), Ok(vec![3, 4, 5]));
         assert_eq!(
             expand("5:3"),
@@ -1207,8 +1262,8 @@ mod tests {
             "{all:?}"
         );
         for (value, part) in [
-            ("list:foreign", "not a x64 syscall"),
-            ("list:prefixed", "not a x64 syscall"),
+            ("list:foreign", "neither a x64 nor an i386 syscall"),
+            ("list:foreign_prefix", "neither a x64 nor an i386 syscall"),
             ("list:unknown", "no syscall named \"no_such_call\""),
             ("0:100000", "more than 16384 values"),
             ("x", "is not an integer"),
