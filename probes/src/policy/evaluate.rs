@@ -11,11 +11,11 @@ use aya_ebpf::helpers::{
 use tetrascope_shared::{
     NS_RECORD_SLOTS, RecordHeader,
     policy::{
-        ArgFilter, CapabilityFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
-        MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
-        MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
-        STRING_AREA, SYSCALL_32BIT, SelectorSpec, StringArg, action, arg_kind, buf_size, counter,
-        hook_flags, mode, op, outcome, pid_flags, rate_scope,
+        ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
+        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
+        NamespaceChangeFilter, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA,
+        SYSCALL_32BIT, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
+        mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
@@ -119,12 +119,6 @@ pub fn evaluate(hook_id: u32) {
     let chosen = (eval.chosen.wrapping_sub(1) & 7) as usize;
     if eval.chosen != 0 && chosen < MAX_SELECTORS {
         let selector = &spec.selectors[chosen];
-        let namespaces = selector.namespace_changes.op != op::NONE;
-        let caps = selector.capability_changes.op != op::NONE;
-        if namespaces || caps {
-            // A change is told once: what the process has now is the new baseline.
-            process::record_baseline(tgid, eval.task as usize, namespaces, caps);
-        }
         post = run_actions(selector, hit, tgid, state.mode);
         // Only the post is limited: the other actions ran.
         if post && held_back(spec, selector, hit, eval.chosen, pid_tgid) {
@@ -535,13 +529,20 @@ fn selector_matches(
         if filter.op == op::NONE {
             continue;
         }
-        if !capabilities_match(filter, task) {
+        // With isNamespaceCapability, only outside the host's user namespace.
+        if filter.host_user_ns != 0
+            && !filter.applies_in(kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0))
+        {
+            return false;
+        }
+        let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
+        if !filter.matches(caps) {
             return false;
         }
     }
     if selector.namespace_changes.op != op::NONE || selector.capability_changes.op != op::NONE {
         return match process {
-            Some(p) => changes_match(selector, task, p),
+            Some(p) => changes_match(selector, task, tgid, p),
             // Nothing recorded at exec: no change to tell.
             None => false,
         };
@@ -549,34 +550,29 @@ fn selector_matches(
     true
 }
 
-/// A matchCapabilities filter on the task: with isNamespaceCapability, only outside the host's
-/// user namespace. Not inlined: verified once for both filters.
-#[inline(never)]
-fn capabilities_match(filter: &CapabilityFilter, task: usize) -> bool {
-    if filter.host_user_ns != 0 {
-        let user_ns = kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0);
-        if !filter.applies_in(user_ns) {
-            return false;
-        }
-    }
-    let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
-    filter.matches(caps)
-}
-
 /// matchNamespaceChanges and matchCapabilityChanges: the task's namespaces and capabilities
 /// against those the process had at exec (or fork). A separate function (see `binary_matches`).
 #[inline(never)]
-fn changes_match(selector: &SelectorSpec, task: usize, process: &ProcessInfo) -> bool {
+fn changes_match(selector: &SelectorSpec, task: usize, tgid: u32, process: &ProcessInfo) -> bool {
     let namespaces = &selector.namespace_changes;
     if namespaces.op != op::NONE {
-        let mut changed = false;
-        for slot in 0..NS_RECORD_SLOTS {
-            if namespaces.watches(slot) && process.ns[slot] != 0 {
-                let now = kernel::namespace_inum(task, slot).unwrap_or(0);
-                changed |= namespaces.changed(slot, process.ns[slot], now);
-            }
-        }
-        if !changed {
+        let mut walk = NamespaceWalk {
+            task: task as u64,
+            tgid,
+            op: namespaces.op,
+            mask: namespaces.mask,
+            changed: 0,
+        };
+        // One round verified for all the namespaces (a plain loop multiplies the states).
+        unsafe {
+            bpf_loop(
+                NS_RECORD_SLOTS as u32,
+                namespace_changed_nth as *mut c_void,
+                &raw mut walk as *mut c_void,
+                0,
+            )
+        };
+        if walk.changed == 0 {
             return false;
         }
     }
@@ -597,7 +593,51 @@ fn changes_match(selector: &SelectorSpec, task: usize, process: &ProcessInfo) ->
             return false;
         }
     }
+    // The last filter of the selector passed: it matches. A change is told once: what the
+    // process has now is the new baseline.
+    process::record_baseline(tgid, task, namespaces.op != op::NONE, caps.op != op::NONE);
     true
+}
+
+/// A walk over the namespaces for matchNamespaceChanges.
+#[repr(C)]
+struct NamespaceWalk {
+    task: u64,
+    tgid: u32,
+    op: u32,
+    mask: u32,
+    changed: u32,
+}
+
+/// `bpf_loop` round: whether namespace `index` is watched and differs from the one at exec;
+/// stops at the first such.
+#[inline(never)]
+extern "C" fn namespace_changed_nth(index: u64, walk: *mut c_void) -> i64 {
+    let walk = unsafe { &mut *(walk as *mut NamespaceWalk) };
+    let slot = (index as usize) & 15;
+    if slot >= NS_RECORD_SLOTS {
+        return 1;
+    }
+    let filter = NamespaceChangeFilter {
+        op: walk.op,
+        mask: walk.mask,
+    };
+    if !filter.watches(slot) {
+        return 0;
+    }
+    let Some(process) = (unsafe { PROCS.get(walk.tgid) }) else {
+        return 1;
+    };
+    let recorded = process.ns[slot];
+    if recorded == 0 {
+        return 0;
+    }
+    let now = kernel::namespace_inum(walk.task as usize, slot).unwrap_or(0);
+    if filter.changed(slot, recorded, now) {
+        walk.changed = 1;
+        return 1;
+    }
+    0
 }
 
 /// Whether the process passes the selector's binary filter: a process forked by one of the

@@ -3,12 +3,15 @@
 use core::ffi::c_void;
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_get_current_task, generated::bpf_probe_read_kernel},
+    helpers::{
+        bpf_get_current_pid_tgid, bpf_get_current_task,
+        generated::{bpf_loop, bpf_probe_read_kernel},
+    },
     macros::tracepoint,
     programs::TracePointContext,
 };
 use tetrascope_shared::{
-    NS_SLOTS,
+    NS_RECORD_SLOTS, NS_SLOTS,
     policy::{MATCH_LEN, ProcessInfo},
 };
 
@@ -135,9 +138,48 @@ fn baseline(task: usize, info: *mut ProcessInfo, namespaces: bool, caps: bool) {
 /// A new baseline for the process `tgid` (after a change was told).
 #[inline(never)]
 pub(super) fn record_baseline(tgid: u32, task: usize, namespaces: bool, caps: bool) {
-    if let Some(entry) = PROCS.get_ptr_mut(tgid) {
-        baseline(task, entry, namespaces, caps);
+    if namespaces {
+        let mut walk = Rebase {
+            task: task as u64,
+            tgid,
+            _pad: 0,
+        };
+        // One round verified for all the namespaces, in the programs that evaluate hooks.
+        unsafe {
+            bpf_loop(
+                NS_RECORD_SLOTS as u32,
+                rebase_namespace_nth as *mut c_void,
+                &raw mut walk as *mut c_void,
+                0,
+            )
+        };
     }
+    if caps && let Some(entry) = PROCS.get_ptr_mut(tgid) {
+        baseline(task, entry, false, true);
+    }
+}
+
+#[repr(C)]
+struct Rebase {
+    task: u64,
+    tgid: u32,
+    _pad: u32,
+}
+
+/// `bpf_loop` round: records namespace `index` of the task as the process's baseline.
+#[inline(never)]
+extern "C" fn rebase_namespace_nth(index: u64, walk: *mut c_void) -> i64 {
+    let walk = unsafe { &*(walk as *const Rebase) };
+    let slot = (index as usize) & 15;
+    if slot >= NS_RECORD_SLOTS {
+        return 1;
+    }
+    let Some(entry) = PROCS.get_ptr_mut(walk.tgid) else {
+        return 1;
+    };
+    let inum = kernel::namespace_inum(walk.task as usize, slot).unwrap_or(0);
+    unsafe { (*entry).ns[slot] = inum };
+    0
 }
 
 #[inline(always)]
