@@ -44,4 +44,9 @@ else
 fi
 # The Kubernetes tests run a real kube-apiserver and etcd (built once per machine, cached).
 say "kube-apiserver: $(bash "$(dirname "$0")/kube-apiserver.sh")"
+# The VM tests boot a Debian kernel with kprobes and BPF LSM under qemu (downloaded once, cached).
+# The VM tests boot Debian's 6.1 and 6.12 kernels (kprobes and BPF LSM, which ours lacks).
+for series in 6.1 6.12; do
+  say "VM kernel ${series}: $(TETRASCOPE_VM_KERNEL_SERIES=$series bash "$(dirname "$0")/vm-kernel.sh")"
+done
 say "done"

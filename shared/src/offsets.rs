@@ -36,6 +36,10 @@ pub struct Offsets {
     pub mount_mnt_parent: u32,
     pub mount_mnt_mountpoint: u32,
     pub cred_euid: u32,
+    /// `cred.uid`, the first of its eight ids (uid, gid, suid, sgid, euid, egid, fsuid, fsgid),
+    /// and `cred.securebits`: a `cred` kprobe argument.
+    pub cred_uid: u32,
+    pub cred_securebits: u32,
     pub cred_user_ns: u32,
     pub user_ns_ns: u32,
     pub ns_common_inum: u32,

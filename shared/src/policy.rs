@@ -83,9 +83,11 @@ pub mod arg_kind {
     pub const BINPRM: u32 = 12;
     /// A kernel function's `struct kiocb *`: the path of the file it does I/O on.
     pub const KIOCB: u32 = 13;
+    /// A kernel function's `struct cred *`: a [`super::CredRecord`] in the string slot.
+    pub const CRED: u32 = 14;
     /// A syscall id (`syscall64`): the value, with [`super::SYSCALL_32BIT`] added when the
     /// current syscall is a compat (32-bit) one.
-    pub const SYSCALL64: u32 = 14;
+    pub const SYSCALL64: u32 = 15;
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -94,6 +96,18 @@ pub mod arg_kind {
             STRING | FD | FILE | KERNEL_STRING | FILE_OBJECT | PATH_OBJECT | BINPRM | KIOCB
         )
     }
+}
+
+/// A `cred` argument as the probes copy it into its string slot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CredRecord {
+    /// uid, gid, suid, sgid, euid, egid, fsuid, fsgid (the kernel's order).
+    pub ids: [u32; 8],
+    pub securebits: u32,
+    pub _pad: u32,
+    /// Effective, inheritable, permitted (the `cred_caps` order).
+    pub caps: [u64; 3],
 }
 
 /// Tetragon's mark of a 32-bit ABI syscall (x86's ia32) in `syscall64` values and in the ids of
@@ -221,6 +235,8 @@ pub mod action {
     pub const FOLLOW_FD: u32 = 5;
     pub const UNFOLLOW_FD: u32 = 6;
     pub const COPY_FD: u32 = 7;
+    /// Fail the syscall with `ActionSpec::error` (served by cgroup programs, see `Override`).
+    pub const OVERRIDE: u32 = 8;
 }
 
 /// `ActionSpec::rate_scope`: whose posts a Post action's `rateLimit` counts together.
@@ -263,6 +279,10 @@ pub mod outcome {
     /// The Post was held back by its `rateLimit` (counted; the hit is sent only for its other
     /// outcomes).
     pub const RATE_LIMITED: u32 = 64;
+    /// The syscall is to fail (`Override`).
+    pub const OVERRIDDEN: u32 = 128;
+    /// Monitor mode: the syscall would have failed.
+    pub const WOULD_OVERRIDE: u32 = 256;
 }
 
 /// `PolicyState::mode`
@@ -280,7 +300,9 @@ pub mod counter {
     pub const SPARED: usize = 4;
     /// Posts held back by a `rateLimit`.
     pub const RATE_LIMITED: usize = 5;
-    pub const COUNT: usize = 6;
+    pub const OVERRIDES: usize = 6;
+    pub const WOULD_OVERRIDES: usize = 7;
+    pub const COUNT: usize = 8;
 }
 
 /// Hooks serving one site, in the order they are evaluated.
@@ -380,7 +402,18 @@ pub struct ActionSpec {
     pub rate_limit_ns: u64,
     /// Post with a rate limit: `rate_scope::*`.
     pub rate_scope: u32,
-    pub _pad: u32,
+    /// Override: the value the syscall returns (`argError`, a negative errno).
+    pub error: i32,
+}
+
+/// An `Override` a hook decided at a syscall's entry, by `pid_tgid`: the cgroup program that
+/// runs inside that syscall (connect, bind, socket creation) fails it with `error`; the
+/// syscall's exit removes what no cgroup program took.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Override {
+    pub error: i32,
+    pub syscall: u32,
 }
 
 #[repr(C)]

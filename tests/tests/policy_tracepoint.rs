@@ -181,3 +181,63 @@ spec:
     assert_eq!(hits[0]["action"], "KPROBE_ACTION_SIGKILL");
     assert_eq!(hits[0]["process"]["cwd"], dir.to_str().unwrap());
 }
+
+/// A raw tracepoint (`raw: true`) reads the kernel's own arguments: `sched_process_exec`'s
+/// third, the `linux_binprm`, gives the path of the file executed; a path filter on it posts
+/// one binary and kills another right after its exec.
+#[test]
+fn a_raw_tracepoint_reads_the_binprm_of_an_exec_and_kills_by_its_path() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("rawtp");
+    let watched = own_binary(&dir);
+    let killed = dir.join("rawtp-killed");
+    fs::copy("/usr/bin/true", &killed).unwrap();
+    let policy = format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: rawtp-binprm
+spec:
+  tracepoints:
+  - subsystem: sched
+    event: sched_process_exec
+    raw: true
+    args:
+    - index: 2
+      type: linux_binprm
+    selectors:
+    - matchArgs:
+      - index: 0
+        operator: Equal
+        values: ["{watched}"]
+    - matchArgs:
+      - index: 0
+        operator: Postfix
+        values: ["/rawtp-killed"]
+      matchActions:
+      - action: Sigkill
+"#
+    );
+    let file = dir.join("rawtp.yaml");
+    fs::write(&file, policy).unwrap();
+    let capture = LiveCapture::start(&["--policy", file.to_str().unwrap()]);
+    capture.wait_stderr("policy rawtp-binprm enabled (enforce)");
+    let posted = Command::new(&watched).status().unwrap();
+    let kill = Command::new(&killed).status().unwrap();
+    let other = Command::new("/usr/bin/true").status().unwrap();
+    let (events, _) = capture.stop();
+
+    assert!(posted.success());
+    assert_eq!(kill.signal(), Some(libc::SIGKILL), "{kill:?}");
+    assert!(other.success());
+    let hits = tracepoints(&events, "sched", "sched_process_exec");
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    let path = |hit: &Value| hit["args"][0]["linux_binprm_arg"]["path"].clone();
+    assert_eq!(path(hits[0]), watched.as_str());
+    assert_eq!(hits[0]["action"], "KPROBE_ACTION_POST");
+    assert_eq!(hits[0]["process"]["binary"], watched.as_str());
+    assert_eq!(path(hits[1]), killed.to_str().unwrap());
+    assert_eq!(hits[1]["action"], "KPROBE_ACTION_SIGKILL");
+}

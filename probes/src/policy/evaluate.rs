@@ -11,18 +11,18 @@ use aya_ebpf::helpers::{
 use tetrascope_shared::{
     NS_RECORD_SLOTS, RecordHeader,
     policy::{
-        ArgFilter, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS, MAX_ARG_FILTERS,
-        MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS, MAX_STRING_ARGS, MapValue,
-        NamespaceChangeFilter, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT, STRING_AREA,
-        SYSCALL_32BIT, SelectorSpec, StringArg, action, arg_kind, buf_size, counter, hook_flags,
-        mode, op, outcome, pid_flags, rate_scope,
+        ActionSpec, ArgFilter, CredRecord, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
+        MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
+        MAX_STRING_ARGS, MapValue, NamespaceChangeFilter, PolicyCgroup, ProcessInfo,
+        RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SYSCALL_32BIT, SelectorSpec, StringArg, action,
+        arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
 
 use super::{
     EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
-    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, process, strings,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, process, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -336,6 +336,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         arg_kind::PATH_OBJECT => read_path(raw as usize, task, slot),
         arg_kind::BINPRM => read_member_file(raw, kernel::off!(binprm_file), task, slot),
         arg_kind::KIOCB => read_member_file(raw, kernel::off!(kiocb_filp), task, slot),
+        arg_kind::CRED => read_cred(raw as usize, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         _ => read_fd_path(task, raw, slot),
     };
@@ -357,10 +358,39 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     true
 }
 
-/// Kinds that take one of the hit's string slots: strings, paths and buffers.
+/// Kinds that take one of the hit's string slots: strings, paths, buffers and credentials.
 #[inline(always)]
 fn takes_slot(kind: u32) -> bool {
-    arg_kind::is_text(kind) || kind == arg_kind::CHAR_BUF
+    arg_kind::is_text(kind) || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED)
+}
+
+/// The ids, securebits and capability sets of the `struct cred` at `cred`, as a `CredRecord`
+/// at the start of the slot.
+#[inline(always)]
+fn read_cred(cred: usize, slot: *mut StringArg) -> bool {
+    let slot = unsafe { &mut *slot };
+    slot.start = 0;
+    slot.status = 0;
+    slot.len = 0;
+    let out = (&raw mut slot.bytes) as *mut CredRecord;
+    let ids = unsafe {
+        bpf_probe_read_kernel(
+            (&raw mut (*out).ids) as *mut c_void,
+            size_of::<[u32; 8]>() as u32,
+            (cred + kernel::off!(cred_uid)) as *const c_void,
+        )
+    };
+    unsafe {
+        (*out).securebits = kernel::kread(cred, kernel::off!(cred_securebits)).unwrap_or(0);
+        (*out)._pad = 0;
+        for set in 0..3 {
+            (*out).caps[set] = kernel::kread(cred, kernel::off!(cred_caps[set])).unwrap_or(0);
+        }
+    }
+    if ids == 0 {
+        slot.len = size_of::<CredRecord>() as u32;
+    }
+    ids == 0
 }
 
 /// The first `STRING_AREA` bytes of the user buffer at `address` holding `size` bytes; the slot's
@@ -712,55 +742,74 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
     }
 }
 
-/// Runs the selector's actions; returns whether the hit is posted.
+/// Runs the selector's actions; returns whether the hit is posted. Written out action by
+/// action, not as a loop: LLVM closes that loop with a fall-through, which verifiers before
+/// Linux 6.4 or so reject as a back-edge (Debian 12's 6.1 did).
 #[inline(always)]
 fn run_actions(selector: &SelectorSpec, hit: &mut HitRecord, tgid: u32, policy_mode: u32) -> bool {
+    const _: () = assert!(MAX_ACTIONS == 3);
     let mut post = true;
-    for i in 0..MAX_ACTIONS {
-        let act = &selector.actions[i];
-        match act.kind {
-            action::NO_POST => post = false,
-            action::SIGKILL | action::SIGNAL => {
-                let signal = if act.kind == action::SIGKILL {
-                    9
-                } else {
-                    act.signal
-                };
-                hit.signal = signal;
-                if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
-                    hit.outcome |= outcome::SPARED;
-                } else if policy_mode == mode::MONITOR {
-                    hit.outcome |= outcome::WOULD_SIGNAL;
-                } else {
-                    unsafe { bpf_send_signal(signal) };
-                    hit.outcome |= outcome::SIGNALED;
-                }
-            }
-            action::FOLLOW_FD => {
-                if follow(hit, tgid, act.arg_fd, act.arg_name) {
-                    hit.outcome |= outcome::FOLLOWED;
-                }
-            }
-            action::UNFOLLOW_FD => {
-                let key = fd_key(hit, tgid, act.arg_fd);
-                if FOLLOWED.remove(&key).is_ok() {
-                    hit.outcome |= outcome::UNFOLLOWED;
-                } else {
-                    // Closing an fd nobody followed is not worth an event.
-                    post = false;
-                }
-            }
-            action::COPY_FD => {
-                let from = fd_key(hit, tgid, act.arg_fd);
-                let to = fd_key(hit, tgid, act.arg_name);
-                if let Some(path) = unsafe { FOLLOWED.get(&from) } {
-                    let _ = FOLLOWED.insert(&to, path, 0);
-                }
-            }
-            _ => {}
-        }
-    }
+    run_action(&selector.actions[0], hit, tgid, policy_mode, &mut post);
+    run_action(&selector.actions[1], hit, tgid, policy_mode, &mut post);
+    run_action(&selector.actions[2], hit, tgid, policy_mode, &mut post);
     post
+}
+
+/// Runs one action; clears `post` when the hit is not to be posted. Inlined: a subprogram with
+/// pointer arguments is refused by older verifiers too.
+#[inline(always)]
+fn run_action(act: &ActionSpec, hit: &mut HitRecord, tgid: u32, policy_mode: u32, post: &mut bool) {
+    match act.kind {
+        action::NO_POST => *post = false,
+        action::SIGKILL | action::SIGNAL => {
+            let signal = if act.kind == action::SIGKILL {
+                9
+            } else {
+                act.signal
+            };
+            hit.signal = signal;
+            if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                hit.outcome |= outcome::SPARED;
+            } else if policy_mode == mode::MONITOR {
+                hit.outcome |= outcome::WOULD_SIGNAL;
+            } else {
+                unsafe { bpf_send_signal(signal) };
+                hit.outcome |= outcome::SIGNALED;
+            }
+        }
+        action::FOLLOW_FD => {
+            if follow(hit, tgid, act.arg_fd, act.arg_name) {
+                hit.outcome |= outcome::FOLLOWED;
+            }
+        }
+        action::UNFOLLOW_FD => {
+            let key = fd_key(hit, tgid, act.arg_fd);
+            if FOLLOWED.remove(&key).is_ok() {
+                hit.outcome |= outcome::UNFOLLOWED;
+            } else {
+                // Closing an fd nobody followed is not worth an event.
+                *post = false;
+            }
+        }
+        action::COPY_FD => {
+            let from = fd_key(hit, tgid, act.arg_fd);
+            let to = fd_key(hit, tgid, act.arg_name);
+            if let Some(path) = unsafe { FOLLOWED.get(&from) } {
+                let _ = FOLLOWED.insert(&to, path, 0);
+            }
+        }
+        action::OVERRIDE => {
+            if tgid <= 1 || unsafe { PROTECTED.get(tgid) }.is_some() {
+                hit.outcome |= outcome::SPARED;
+            } else if policy_mode == mode::MONITOR {
+                hit.outcome |= outcome::WOULD_OVERRIDE;
+            } else {
+                overrides::request(act.error);
+                hit.outcome |= outcome::OVERRIDDEN;
+            }
+        }
+        _ => {}
+    }
 }
 
 #[inline(always)]
@@ -842,5 +891,11 @@ fn count(policy: u32, result: u32) {
     }
     if result & outcome::RATE_LIMITED != 0 {
         counters[counter::RATE_LIMITED] += 1;
+    }
+    if result & outcome::OVERRIDDEN != 0 {
+        counters[counter::OVERRIDES] += 1;
+    }
+    if result & outcome::WOULD_OVERRIDE != 0 {
+        counters[counter::WOULD_OVERRIDES] += 1;
     }
 }

@@ -4,8 +4,10 @@
 mod duplicates;
 mod evaluate;
 mod following;
+mod overrides;
 mod probes;
 mod process;
+mod raw_tracepoints;
 mod sites;
 mod strings;
 mod tracepoints;

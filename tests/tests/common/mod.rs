@@ -6,6 +6,7 @@ pub mod kubelet;
 pub mod pki;
 pub mod pods;
 pub mod tmux;
+pub mod vm;
 
 use std::{
     io::{BufRead, BufReader, Read},

@@ -70,6 +70,8 @@ pub fn status(id: u64, entry: &PolicyEntry) -> proto::TracingPolicyStatus {
                 post: counters.posts,
                 signal: counters.signals,
                 monitor_signal: counters.would_signals,
+                r#override: counters.overrides,
+                monitor_override: counters.would_overrides,
                 ..Default::default()
             }),
             selector_action_counters: Vec::new(),

@@ -17,7 +17,7 @@ use super::{
         ListSpec, NamespaceKind, Selector, SetOperator, TracingPolicy,
     },
     names,
-    resolve::{HookKind, Mechanism, ResolvedHook, syscall_of},
+    resolve::{CGROUP_OVERRIDES, HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
 use crate::event::syscalls::{compat_abi, native_abi, syscall_name, syscall_number};
@@ -83,6 +83,20 @@ pub struct CompiledPolicy {
     pub follows_fds: bool,
 }
 
+impl CompiledPolicy {
+    /// Whether some selector fails syscalls (`Override`).
+    pub fn overrides(&self) -> bool {
+        self.hooks.iter().any(|hook| {
+            hook.spec.selectors.iter().any(|selector| {
+                selector
+                    .actions
+                    .iter()
+                    .any(|act| act.kind == action::OVERRIDE)
+            })
+        })
+    }
+}
+
 /// Context shared by the hooks of one policy.
 pub struct Compiler<'a> {
     /// Inode numbers of the host's namespaces, for `host_ns`.
@@ -137,6 +151,8 @@ impl Compiler<'_> {
         (strings, map_values): (&mut Vec<StringEntry>, &mut Vec<MapValue>),
     ) -> Result<CompiledHook, String> {
         let parts = HookParts::of(policy, hook);
+        let macros = &policy.spec.selectors_macros;
+        let selectors: Vec<Selector> = parts.selectors.iter().map(|s| s.expanded(macros)).collect();
         let at_open = mechanisms.contains(&Mechanism::OpenExit);
         let is_return = mechanisms
             .iter()
@@ -148,9 +164,7 @@ impl Compiler<'_> {
                 Mechanism::Uprobe { ret: true, .. } | Mechanism::Kprobe { ret: true, .. }
             )
         });
-        let in_kernel = mechanisms
-            .iter()
-            .any(|m| matches!(m, Mechanism::Kprobe { .. }));
+        let in_kernel = mechanisms.iter().any(Mechanism::reads_kernel_arguments);
         let mut args = parts.args.to_vec();
         let return_position = match (probe_return, parts.return_arg) {
             (true, Some(ret)) => {
@@ -219,21 +233,22 @@ impl Compiler<'_> {
         if follows && spec.arg_kind.contains(&arg_kind::FD) {
             spec.flags |= hook_flags::FD_VIA_FOLLOW;
         }
-        if only_maintains_follows(parts.selectors) {
+        if only_maintains_follows(&selectors) {
             spec.flags |= hook_flags::ONLY_WITH_FOLLOWS;
         }
-        if parts.selectors.len() > MAX_SELECTORS {
+        if selectors.len() > MAX_SELECTORS {
             return Err(format!("selectors: at most {MAX_SELECTORS}"));
         }
-        spec.selector_count = parts.selectors.len() as u32;
+        spec.selector_count = selectors.len() as u32;
         let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
-        for (index, selector) in parts.selectors.iter().enumerate() {
+        for (index, selector) in selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
                 args: &args,
                 return_position,
                 types: &types,
                 index_may_be_position: hook.kind == HookKind::Tracepoint,
                 is_return,
+                overridable: mechanisms.iter().all(Mechanism::is_cgroup_overridable),
                 host_namespaces: self.host_namespaces,
                 next_filter: self.next_filter,
                 lists: &policy.spec.lists,
@@ -254,9 +269,12 @@ impl Compiler<'_> {
             meta: HookMeta {
                 policy_name: policy.name.clone(),
                 event: match mechanisms.first() {
-                    Some(Mechanism::Tracepoint {
-                        subsystem, event, ..
-                    }) => HookEvent::Tracepoint {
+                    Some(
+                        Mechanism::Tracepoint {
+                            subsystem, event, ..
+                        }
+                        | Mechanism::RawTracepoint { subsystem, event },
+                    ) => HookEvent::Tracepoint {
                         subsys: subsystem.clone(),
                         event: event.clone(),
                     },
@@ -422,7 +440,7 @@ fn buffer_size(arg: &Arg, is_return: bool) -> Result<u32, String> {
     }
 }
 
-/// How a kprobe reads an argument of type `ty` of a kernel function (kernel values).
+/// How a kprobe or raw tracepoint reads an argument of type `ty` (kernel values).
 fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
     use ArgType::*;
     Ok(match ty {
@@ -431,11 +449,17 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         Path => arg_kind::PATH_OBJECT,
         LinuxBinprm => arg_kind::BINPRM,
         Kiocb => arg_kind::KIOCB,
+        Cred => arg_kind::CRED,
+        Auto => {
+            return Err(
+                "auto: these arguments have no format file to tell their type; give it".into(),
+            );
+        }
         Fd | Nop | Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 | Uint8 | Uint16
         | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
         other => {
             return Err(format!(
-                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, string, fd and integers are)"
+                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, string, fd and integers are)"
             ));
         }
     })
@@ -483,6 +507,8 @@ struct SelectorCompiler<'a> {
     /// `index`.
     index_may_be_position: bool,
     is_return: bool,
+    /// Every place of the hook is a syscall entry a cgroup program can fail (`Override`).
+    overridable: bool,
     host_namespaces: &'a [u32; NS_RECORD_SLOTS],
     next_filter: &'a mut u32,
     lists: &'a [ListSpec],
@@ -504,7 +530,6 @@ impl SelectorCompiler<'_> {
                 "matchReturnActions",
                 selector.match_return_actions.is_empty(),
             ),
-            ("macros", selector.macros.is_empty()),
         ];
         if let Some((field, _)) = unsupported.iter().find(|(_, empty)| !empty) {
             return Err(format!("{field}: not evaluated by tetrascope's probes yet"));
@@ -829,6 +854,13 @@ impl SelectorCompiler<'_> {
             ActionKind::FollowFd => action::FOLLOW_FD,
             ActionKind::UnfollowFd => action::UNFOLLOW_FD,
             ActionKind::CopyFd => action::COPY_FD,
+            ActionKind::Override if self.overridable => action::OVERRIDE,
+            ActionKind::Override => {
+                return Err(format!(
+                    "action: Override: this kernel has no bpf_override_return, fmod_ret or BPF LSM; tetrascope serves Override through cgroup programs at the entry of {} only",
+                    CGROUP_OVERRIDES.join(", ")
+                ));
+            }
             // The enforcer would deny the syscall and send the signal; with SIGKILL the process
             // dies before it can see what the syscall returned, so a kill at the hit serves it.
             ActionKind::NotifyEnforcer if act.arg_sig == Some(9) => action::SIGKILL,
@@ -838,12 +870,6 @@ impl SelectorCompiler<'_> {
                         .into(),
                 );
             }
-            ActionKind::Override => {
-                return Err(format!(
-                    "action: {:?} needs BPF LSM, fmod_ret or bpf_override_return, and tetrascope cannot use any of them on this kernel",
-                    act.action
-                ));
-            }
             other => {
                 return Err(format!(
                     "action: {other:?} is not supported by tetrascope yet"
@@ -852,6 +878,7 @@ impl SelectorCompiler<'_> {
         };
         let mut spec = ActionSpec {
             kind,
+            error: act.arg_error.unwrap_or(0),
             ..ActionSpec::default()
         };
         if let Some(limit) = &act.rate_limit {

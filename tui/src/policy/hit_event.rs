@@ -2,7 +2,7 @@
 //! `process_uprobe` after the kind of hook, whatever mechanism served it here.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
-use tetrascope_shared::policy::{SYSCALL_32BIT, outcome};
+use tetrascope_shared::policy::{CredRecord, SYSCALL_32BIT, outcome};
 
 use super::{
     compile::{HookEvent, HookMeta},
@@ -10,7 +10,8 @@ use super::{
 };
 use crate::{
     event::{
-        Event, EventBody, Process, ProcessKprobe, ProcessLsm, ProcessTracepoint, ProcessUprobe,
+        CAPABILITIES, Capabilities, Event, EventBody, Process, ProcessCredentials, ProcessKprobe,
+        ProcessLsm, ProcessTracepoint, ProcessUprobe, SECURE_BITS,
         syscalls::{compat_abi, native_abi},
     },
     sensor::PolicyHit,
@@ -20,6 +21,7 @@ use crate::{
 /// what enforcement did or would have done.
 pub const TAG_WOULD_KILL: &str = "tetrascope:would-kill";
 pub const TAG_WOULD_SIGNAL: &str = "tetrascope:would-signal";
+pub const TAG_WOULD_OVERRIDE: &str = "tetrascope:would-override";
 pub const TAG_SPARED: &str = "tetrascope:spared-protected-process";
 
 /// The event body of a posted hit, of the kind its hook reports.
@@ -47,6 +49,9 @@ pub fn hit_body(
             }
             .to_owned(),
         );
+    }
+    if hit.outcome & outcome::WOULD_OVERRIDE != 0 {
+        tags.push(TAG_WOULD_OVERRIDE.to_owned());
     }
     if hit.outcome & outcome::SPARED != 0 {
         tags.push(TAG_SPARED.to_owned());
@@ -121,6 +126,8 @@ fn action_name(result: u32, killing: bool) -> &'static str {
         } else {
             "KPROBE_ACTION_SIGNAL"
         }
+    } else if result & outcome::OVERRIDDEN != 0 {
+        "KPROBE_ACTION_OVERRIDE"
     } else if result & outcome::FOLLOWED != 0 {
         "KPROBE_ACTION_FOLLOWFD"
     } else if result & outcome::UNFOLLOWED != 0 {
@@ -159,6 +166,12 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
         Fd | File | Kiocb => ("file_arg", json!({ "path": text })),
         Path | Dentry => ("path_arg", json!({ "path": text })),
         LinuxBinprm => ("linux_binprm_arg", json!({ "path": text })),
+        Cred => (
+            "process_credentials_arg",
+            bytes
+                .and_then(|(b, _)| credentials(b))
+                .unwrap_or(Value::Null),
+        ),
         CharBuf | CharIovec => buffer(bytes),
         _ => ("bytes_arg", Value::Null),
     };
@@ -169,6 +182,49 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
         arg.insert("label".to_owned(), json!(label));
     }
     Value::Object(arg)
+}
+
+/// A `cred` argument's `CredRecord` as Tetragon's `ProcessCredentials`.
+fn credentials(bytes: &[u8]) -> Option<Value> {
+    if bytes.len() < size_of::<CredRecord>() {
+        return None;
+    }
+    // SAFETY: CredRecord is plain old data and `bytes` holds one (read unaligned).
+    let cred: CredRecord = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
+    let [uid, gid, suid, sgid, euid, egid, fsuid, fsgid] = cred.ids;
+    let names = |set: u64| -> Vec<String> {
+        (0..64)
+            .filter(|bit| set & (1 << bit) != 0)
+            .map(|bit| {
+                CAPABILITIES
+                    .get(bit)
+                    .map_or_else(|| format!("CAP_{bit}"), |name| (*name).to_owned())
+            })
+            .collect()
+    };
+    let [effective, inheritable, permitted] = cred.caps;
+    let credentials = ProcessCredentials {
+        uid: Some(uid),
+        gid: Some(gid),
+        euid: Some(euid),
+        egid: Some(egid),
+        suid: Some(suid),
+        sgid: Some(sgid),
+        fsuid: Some(fsuid),
+        fsgid: Some(fsgid),
+        securebits: SECURE_BITS
+            .iter()
+            .filter(|(bit, _)| *bit != 0 && i64::from(cred.securebits) & bit != 0)
+            .map(|(_, name)| (*name).to_owned())
+            .collect(),
+        caps: Some(Capabilities {
+            permitted: names(permitted),
+            effective: names(effective),
+            inheritable: names(inheritable),
+        }),
+        user_ns: None,
+    };
+    serde_json::to_value(credentials).ok()
 }
 
 /// A buffer as Tetragon reports it: `bytes_arg` (base64, as protojson writes bytes), or
@@ -191,6 +247,10 @@ pub enum Verdict {
     Signaled,
     WouldKill,
     WouldSignal,
+    /// The call failed with the policy's error (`Override`).
+    Overridden,
+    /// Monitor mode: the call would have failed.
+    WouldOverride,
     /// A protected process (PID 1, tetrascope) that a policy would have signalled.
     Spared,
 }
@@ -198,7 +258,10 @@ pub enum Verdict {
 impl Verdict {
     /// Whether the process really got the signal.
     pub fn enforced(self) -> bool {
-        matches!(self, Verdict::Killed | Verdict::Signaled)
+        matches!(
+            self,
+            Verdict::Killed | Verdict::Signaled | Verdict::Overridden
+        )
     }
 }
 
@@ -216,8 +279,10 @@ pub fn verdict(event: &Event) -> Option<Verdict> {
     match action {
         "KPROBE_ACTION_SIGKILL" => Some(Verdict::Killed),
         "KPROBE_ACTION_SIGNAL" => Some(Verdict::Signaled),
+        "KPROBE_ACTION_OVERRIDE" => Some(Verdict::Overridden),
         _ if tagged(TAG_WOULD_KILL) => Some(Verdict::WouldKill),
         _ if tagged(TAG_WOULD_SIGNAL) => Some(Verdict::WouldSignal),
+        _ if tagged(TAG_WOULD_OVERRIDE) => Some(Verdict::WouldOverride),
         _ if tagged(TAG_SPARED) => Some(Verdict::Spared),
         _ => None,
     }
@@ -283,6 +348,33 @@ mod tests {
         let empty = (Vec::new(), 0);
         let arg = argument(ArgType::CharIovec, None, 0, Some(&empty));
         assert_eq!(arg, json!({"bytes_arg": ""}));
+    }
+
+    #[test]
+    fn a_cred_is_process_credentials_with_capability_names() {
+        let record = CredRecord {
+            ids: [1000, 1001, 1002, 1003, 0, 1005, 1006, 1007],
+            securebits: 16,
+            _pad: 0,
+            caps: [1 << 21, 0, (1 << 21) | 1],
+        };
+        // SAFETY: CredRecord is plain old data.
+        let bytes = unsafe {
+            std::slice::from_raw_parts((&raw const record).cast::<u8>(), size_of::<CredRecord>())
+        };
+        let arg = argument(ArgType::Cred, None, 0, Some(&(bytes.to_vec(), 0)));
+        let creds = &arg["process_credentials_arg"];
+        assert_eq!(creds["uid"], 1000);
+        assert_eq!(creds["suid"], 1002);
+        assert_eq!(creds["euid"], 0);
+        assert_eq!(creds["fsgid"], 1007);
+        assert_eq!(creds["securebits"], json!(["SecBitKeepCaps"]));
+        assert_eq!(creds["caps"]["effective"], json!(["CAP_SYS_ADMIN"]));
+        assert_eq!(
+            creds["caps"]["permitted"],
+            json!(["CAP_CHOWN", "CAP_SYS_ADMIN"])
+        );
+        assert!(creds["caps"].get("inheritable").is_none());
     }
 
     #[test]

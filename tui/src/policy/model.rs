@@ -49,7 +49,7 @@ impl TracingPolicy {
             || self.spec.container_selector.is_some()
     }
 
-    /// Every selector of every hook.
+    /// Every selector of every hook, and the selector macros they may use.
     pub fn selectors(&self) -> impl Iterator<Item = &Selector> {
         let spec = &self.spec;
         spec.kprobes
@@ -60,6 +60,7 @@ impl TracingPolicy {
             .chain(spec.uprobes.iter().flat_map(|u| &u.selectors))
             .chain(spec.lsmhooks.iter().flat_map(|l| &l.selectors))
             .chain(spec.usdts.iter().flat_map(|u| &u.selectors))
+            .chain(spec.selectors_macros.iter().map(|(_, body)| body))
     }
 
     /// The enforcement actions it takes (Sigkill, Signal, Override…), each once, in order:
@@ -301,6 +302,59 @@ pub struct Selector {
     pub match_return_actions: Vec<ActionSelector>,
     pub macros: Vec<String>,
     pub at: Location,
+}
+
+/// Lists the filter and action fields of a selector: `$apply!(field, "yamlName")` for each.
+macro_rules! selector_fields {
+    ($apply:ident) => {
+        $apply!(match_pids, "matchPIDs");
+        $apply!(match_args, "matchArgs");
+        $apply!(match_data, "matchData");
+        $apply!(match_return_args, "matchReturnArgs");
+        $apply!(match_binaries, "matchBinaries");
+        $apply!(match_parent_binaries, "matchParentBinaries");
+        $apply!(match_namespaces, "matchNamespaces");
+        $apply!(match_namespace_changes, "matchNamespaceChanges");
+        $apply!(match_capabilities, "matchCapabilities");
+        $apply!(match_capability_changes, "matchCapabilityChanges");
+        $apply!(match_actions, "matchActions");
+        $apply!(match_return_actions, "matchReturnActions");
+    };
+}
+
+impl Selector {
+    /// The selector with the fields of the macros it names (`selectorsMacros`), as Tetragon
+    /// joins them; undefined macros are left out (validation reports them).
+    pub fn expanded(&self, macros: &[(String, Selector)]) -> Selector {
+        let mut out = self.clone();
+        out.macros.clear();
+        for name in &self.macros {
+            let Some((_, body)) = macros.iter().find(|(defined, _)| defined == name) else {
+                continue;
+            };
+            macro_rules! join {
+                ($field:ident, $yaml:literal) => {
+                    out.$field.extend(body.$field.iter().cloned());
+                };
+            }
+            selector_fields!(join);
+        }
+        out
+    }
+
+    /// The YAML names of the fields that both this selector and `other` set.
+    pub fn shared_fields(&self, other: &Selector) -> Vec<&'static str> {
+        let mut shared = Vec::new();
+        macro_rules! both {
+            ($field:ident, $yaml:literal) => {
+                if !self.$field.is_empty() && !other.$field.is_empty() {
+                    shared.push($yaml);
+                }
+            };
+        }
+        selector_fields!(both);
+        shared
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -30,6 +30,8 @@ use crate::event::syscalls::{native_abi, syscall_number};
 pub struct KernelFeatures {
     pub kprobes: bool,
     pub bpf_lsm: bool,
+    /// Raw tracepoint programs can read a BPF cookie (kernel 6.10 and later).
+    pub raw_tracepoint_cookies: bool,
     /// Syscalls with entry/exit tracepoints; None when tracefs could not be read (the syscall
     /// table is trusted then).
     pub syscall_events: Option<BTreeSet<String>>,
@@ -54,6 +56,7 @@ impl KernelFeatures {
         KernelFeatures {
             kprobes: Path::new(KPROBE_PMU_TYPE).exists(),
             bpf_lsm: lsm.split(',').any(|name| name.trim() == "bpf"),
+            raw_tracepoint_cookies: kernel_release_at_least(6, 10),
             syscall_events,
             tracefs: Some(tracefs.to_owned()),
             kernel_functions: Arc::default(),
@@ -108,6 +111,16 @@ impl HookKind {
     }
 }
 
+/// Whether the running kernel's release is `major.minor` or later.
+fn kernel_release_at_least(major: u32, minor: u32) -> bool {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let found = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    found >= (major, minor)
+}
+
 /// The perf event type of kprobes: where it is, the kernel places kprobes for BPF programs.
 pub const KPROBE_PMU_TYPE: &str = "/sys/bus/event_source/devices/kprobe/type";
 
@@ -144,6 +157,12 @@ pub enum Mechanism {
         function: String,
         ret: bool,
     },
+    /// A raw tracepoint (`raw: true`): the arguments as the kernel passes them, typed by the
+    /// policy.
+    RawTracepoint {
+        subsystem: String,
+        event: String,
+    },
 }
 
 /// A program attached to a tracepoint.
@@ -176,9 +195,26 @@ impl TracepointLink {
 }
 
 impl Mechanism {
-    /// A kprobe or uprobe: an attachment of its own, with a `PROBE_SITES` slot.
+    /// A kprobe, uprobe or raw tracepoint: an attachment of its own, with a `PROBE_SITES` slot.
     pub fn is_probe(&self) -> bool {
-        matches!(self, Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. })
+        matches!(
+            self,
+            Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. } | Mechanism::RawTracepoint { .. }
+        )
+    }
+
+    /// The entry of a syscall that a cgroup program can fail (`Override`).
+    pub fn is_cgroup_overridable(&self) -> bool {
+        matches!(self, Mechanism::SyscallEnter { syscall, .. } if CGROUP_OVERRIDES.contains(&syscall.as_str()))
+    }
+
+    /// Whether the hook's arguments are kernel values (pointers to kernel objects, kernel
+    /// strings), not user memory or a tracepoint record.
+    pub fn reads_kernel_arguments(&self) -> bool {
+        matches!(
+            self,
+            Mechanism::Kprobe { .. } | Mechanism::RawTracepoint { .. }
+        )
     }
 
     /// The key of the site this mechanism lists its hooks under; None for a kprobe or uprobe,
@@ -189,7 +225,7 @@ impl Mechanism {
             Mechanism::SyscallExit { number, .. } => site_key(site::SYSCALL_EXIT, *number),
             Mechanism::OpenExit => site_key(site::FD_INSTALL, 0),
             Mechanism::Tracepoint { format, .. } => site_key(site::TRACEPOINT, format.id),
-            Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. } => return None,
+            _ => return None,
         })
     }
 
@@ -219,7 +255,7 @@ impl Mechanism {
                 name: event.clone(),
                 cookie: Some(u64::from(format.id)),
             }],
-            Mechanism::Uprobe { .. } | Mechanism::Kprobe { .. } => Vec::new(),
+            _ => Vec::new(),
         }
     }
 }
@@ -235,6 +271,9 @@ pub const DUPLICATE_TRACKING: [(&str, &str); 8] = [
     ("policy_dup_exit", "sys_exit_dup3"),
     ("policy_dup_exit", "sys_exit_fcntl"),
 ];
+
+/// The syscalls a cgroup program runs inside of, and can fail: `Override` at their entry.
+pub const CGROUP_OVERRIDES: [&str; 3] = ["connect", "bind", "socket"];
 
 /// The syscalls whose exit stands in for `fd_install`.
 pub const OPEN_FAMILY: [&str; 4] = ["open", "openat", "openat2", "creat"];
@@ -274,6 +313,9 @@ impl fmt::Display for Mechanism {
                     "{} {function}",
                     if *ret { "kretprobe" } else { "kprobe" }
                 )
+            }
+            Mechanism::RawTracepoint { subsystem, event } => {
+                write!(f, "raw tracepoint {subsystem}/{event}")
             }
         }
     }
@@ -395,14 +437,25 @@ fn tracepoint_mechanism(
     kernel: &KernelFeatures,
 ) -> Result<Mechanism, String> {
     let (subsystem, event) = (&tracepoint.subsystem, &tracepoint.event);
-    if tracepoint.raw {
-        return Err(format!(
-            "{subsystem}/{event}: raw tracepoints (raw: true, arguments typed by BTF) are not served by tetrascope yet"
-        ));
-    }
     let tracefs = kernel.tracefs.as_deref().ok_or_else(|| {
         format!("{subsystem}/{event}: no tracefs to read the tracepoint's format from")
     })?;
+    if tracepoint.raw {
+        if !kernel.raw_tracepoint_cookies {
+            return Err(format!(
+                "{subsystem}/{event}: raw tracepoints need BPF cookies on raw tracepoints (kernel 6.10 or later)"
+            ));
+        }
+        if !tracefs.join("events").join(subsystem).join(event).is_dir() {
+            return Err(format!(
+                "{subsystem}/{event}: no such tracepoint in this kernel"
+            ));
+        }
+        return Ok(Mechanism::RawTracepoint {
+            subsystem: subsystem.clone(),
+            event: event.clone(),
+        });
+    }
     let format = tracepoint_format::read(tracefs, subsystem, event)?;
     Ok(Mechanism::Tracepoint {
         subsystem: subsystem.clone(),
@@ -539,12 +592,17 @@ fn kernel_function(
     })
 }
 
-/// LSM hook `file_open` at the open family's exit; any other at its `security_` function.
+/// LSM hook `file_open` at the open family's exit; any other at its `security_` function
+/// (`security_NAME`, or for the hooks named `NAME_security`, such as `bprm_check_security`,
+/// `security_NAME`).
 fn lsm_mechanism(hook: &str, kernel: &KernelFeatures) -> Result<Mechanism, String> {
     if hook == "file_open" {
         return Ok(Mechanism::OpenExit);
     }
-    let function = format!("security_{hook}");
+    let function = format!(
+        "security_{}",
+        hook.strip_suffix("_security").unwrap_or(hook)
+    );
     if kernel.kprobes && kernel.has_function(&function) {
         return Ok(Mechanism::Kprobe {
             function,
@@ -619,7 +677,7 @@ mod tests {
         assert!(reason.contains("no such function"), "{reason}");
         let (mechanism, _) = kprobe_mechanism("sys_read", false, &kernel).unwrap();
         assert_eq!(mechanism.to_string(), "tracepoint syscalls:sys_enter_read");
-        let mechanism = lsm_mechanism("bprm_check", &kernel).unwrap();
+        let mechanism = lsm_mechanism("bprm_check_security", &kernel).unwrap();
         assert_eq!(mechanism.to_string(), "kprobe security_bprm_check");
         assert_eq!(lsm_mechanism("file_open", &kernel), Ok(Mechanism::OpenExit));
         let reason = lsm_mechanism("bprm_check", &KernelFeatures::default()).unwrap_err();

@@ -58,6 +58,9 @@ pub struct PolicyCounters {
     pub spared: u64,
     /// Posts a `rateLimit` held back.
     pub rate_limited: u64,
+    /// Calls failed by `Override`, and those monitor mode let through.
+    pub overrides: u64,
+    pub would_overrides: u64,
 }
 
 pub struct PolicyEntry {
@@ -271,6 +274,8 @@ impl PolicyStore {
                     would_signals: c[counter::WOULD_SIGNALS],
                     spared: c[counter::SPARED],
                     rate_limited: c[counter::RATE_LIMITED],
+                    overrides: c[counter::OVERRIDES],
+                    would_overrides: c[counter::WOULD_OVERRIDES],
                 };
             }
         }

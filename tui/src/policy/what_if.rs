@@ -370,6 +370,12 @@ impl WhatIf {
                         (Mode::Monitor, false) => Verdict::WouldSignal,
                     });
                 }
+                action::OVERRIDE => {
+                    out.verdict = Some(match self.mode {
+                        Mode::Enforce => Verdict::Overridden,
+                        Mode::Monitor => Verdict::WouldOverride,
+                    });
+                }
                 action::FOLLOW_FD => {
                     if let (Some(fd), Some(path)) = (
                         values.number(act.arg_fd as usize),

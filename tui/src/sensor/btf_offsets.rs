@@ -59,6 +59,8 @@ pub fn resolve(btf_path: &str) -> Result<Offsets> {
         mount_mnt_parent: at("mount", "mnt_parent")?,
         mount_mnt_mountpoint: at("mount", "mnt_mountpoint")?,
         cred_euid: at("cred", "euid")?,
+        cred_uid: at("cred", "uid")?,
+        cred_securebits: at("cred", "securebits")?,
         cred_user_ns: at("cred", "user_ns")?,
         user_ns_ns: at("user_namespace", "ns")?,
         ns_common_inum: at("ns_common", "inum")?,

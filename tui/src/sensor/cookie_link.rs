@@ -2,7 +2,7 @@
 //! and `KProbe::attach` do not set. The generic tracepoint program needs it: the kernel
 //! overwrites the first 8 bytes of the record (`common_type` among them) with a `pt_regs`
 //! pointer before a BPF program runs, so the cookie is how the program knows which tracepoint
-//! fired. The kprobe program finds its hooks by it, as at uprobes.
+//! fired. The kprobe and raw tracepoint programs find their hooks by it, as at uprobes.
 use std::{
     ffi::CString,
     fs, io,
@@ -15,14 +15,15 @@ const PERF_TYPE_TRACEPOINT: u64 = 2;
 const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 const BPF_LINK_CREATE: libc::c_long = 28;
 const BPF_PERF_EVENT: u64 = 41;
+const BPF_RAW_TRACEPOINT_OPEN: libc::c_long = 17;
 /// `perf_event_attr` up to `config2` (PERF_ATTR_SIZE_VER1), in 64-bit words.
 const ATTR_WORDS: usize = 9;
 
-/// Detached when dropped (closing the link, then the perf event).
+/// Detached when dropped (closing the link, then the perf event it may be on).
 #[derive(Debug)]
 pub struct CookieLink {
     _link: OwnedFd,
-    _perf_event: OwnedFd,
+    _perf_event: Option<OwnedFd>,
 }
 
 /// Attaches `program` to the tracepoint with id `tracepoint` (its tracefs `id`), with `cookie`.
@@ -44,6 +45,35 @@ pub fn attach_kprobe(
     let name = CString::new(function).map_err(io::Error::other)?;
     let perf_event = open_perf_event(pmu, config, name.as_ptr() as u64)?;
     link(program, perf_event, cookie)
+}
+
+/// Attaches `program` (a raw tracepoint program) to the raw tracepoint `name`, with `cookie`
+/// (kernels from 6.10 take one).
+pub fn attach_raw_tracepoint(
+    program: BorrowedFd<'_>,
+    name: &str,
+    cookie: u64,
+) -> io::Result<CookieLink> {
+    let name = CString::new(name).map_err(io::Error::other)?;
+    // bpf_attr.raw_tracepoint: name, prog_fd, padding, cookie.
+    let attr: [u64; 3] = [name.as_ptr() as u64, program.as_raw_fd() as u64, cookie];
+    // SAFETY: attr is a valid bpf_attr prefix of the size passed; name outlives the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            BPF_RAW_TRACEPOINT_OPEN,
+            attr.as_ptr(),
+            size_of_val(&attr) as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(CookieLink {
+        // SAFETY: the syscall returned a new fd that nothing else owns.
+        _link: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+        _perf_event: None,
+    })
 }
 
 /// A perf event of `kind` on every CPU, counting for every process, with `config` and `config1`
@@ -96,7 +126,7 @@ fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> io::Result
     Ok(CookieLink {
         // SAFETY: as above.
         _link: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-        _perf_event: perf_event,
+        _perf_event: Some(perf_event),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The local sensor: loads the eBPF probes, attaches them and reads their ring buffer.
 mod btf_offsets;
 pub mod cgroup;
+mod cgroup_overrides;
 mod cookie_link;
 mod file_access;
 mod file_calls;
@@ -45,7 +46,7 @@ const TRACEPOINTS: [(&str, &str, &str); 6] = [
 ];
 
 /// Policy programs: verified at start, attached to tracepoints as policies need them.
-const POLICY_PROGRAMS: [&str; 7] = [
+const POLICY_PROGRAMS: [&str; 8] = [
     "policy_tracepoint",
     "policy_sys_enter",
     "policy_sys_exit",
@@ -53,6 +54,7 @@ const POLICY_PROGRAMS: [&str; 7] = [
     "policy_dup_enter",
     "policy_fcntl_enter",
     "policy_dup_exit",
+    "policy_override_exit",
 ];
 
 /// The reader also drains on this interval: the probes wake it only once 256 KiB wait, so that

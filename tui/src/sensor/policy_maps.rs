@@ -10,7 +10,7 @@ use aya::{
     Ebpf,
     maps::{Array, HashMap, LpmTrie, MapData, PerCpuArray, PerCpuValues, lpm_trie::Key},
     programs::{
-        TracePoint, UProbe,
+        RawTracePoint, TracePoint, UProbe,
         trace_point::TracePointLinkId,
         uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeLinkId, UProbeScope},
     },
@@ -25,6 +25,7 @@ use tetrascope_shared::{
 };
 
 use super::{
+    cgroup_overrides::CgroupOverrides,
     cookie_link::{self, CookieLink},
     policy_cgroups::PolicyCgroups,
     tracefs,
@@ -32,13 +33,15 @@ use super::{
 use crate::policy::{
     compile::{CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
-    resolve::{DUPLICATE_TRACKING, Mechanism, TracepointLink},
+    resolve::{CGROUP_OVERRIDES, DUPLICATE_TRACKING, Mechanism, TracepointLink},
 };
 
 /// The program at every kprobe and uprobe attachment.
 const PROBE_PROGRAM: &str = "policy_probe";
 /// The programs of a return probe: at the function's entry, and at its return.
 const RETPROBE_PROGRAMS: [&str; 2] = ["policy_probe_entry", "policy_retprobe"];
+/// The program at every raw tracepoint, loaded at its first use (it needs kernel 6.10).
+const RAW_TRACEPOINT_PROGRAM: &str = "policy_raw_tracepoint";
 
 /// Verifies the kprobe and uprobe programs at start, as the tracepoint programs are. They are
 /// loaded as uprobes: kprobes are the same program type, attached by `cookie_link`.
@@ -58,8 +61,8 @@ fn probe_program<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut UProbe> {
         .try_into()?)
 }
 
-/// Attaches one probe program at a uprobe's file offset or a kprobe's function (its entry, or
-/// its return with `at_return`), with the slot as cookie.
+/// Attaches one probe program at a uprobe's file offset, a kprobe's function (its entry, or
+/// its return with `at_return`) or a raw tracepoint, with the slot as cookie.
 fn attach_probe_program(
     ebpf: &mut Ebpf,
     name: &'static str,
@@ -67,8 +70,23 @@ fn attach_probe_program(
     at_return: bool,
     slot: u32,
 ) -> Result<ProbeLink> {
-    let program = probe_program(ebpf, name)?;
     let cookie = u64::from(slot);
+    if let Mechanism::RawTracepoint { event, .. } = mechanism {
+        let program: &mut RawTracePoint = ebpf
+            .program_mut(name)
+            .ok_or_else(|| anyhow!("program {name} missing from the probes object"))?
+            .try_into()?;
+        if program.fd().is_err() {
+            program
+                .load()
+                .with_context(|| format!("verifying {name}"))?;
+        }
+        let fd = program.fd()?.as_fd();
+        return Ok(ProbeLink::Kernel {
+            _link: cookie_link::attach_raw_tracepoint(fd, event, cookie)?,
+        });
+    }
+    let program = probe_program(ebpf, name)?;
     Ok(match mechanism {
         Mechanism::Uprobe { path, offset, .. } => {
             let point = UProbeAttachPoint {
@@ -82,7 +100,7 @@ fn attach_probe_program(
         }
         Mechanism::Kprobe { function, .. } => {
             let fd = program.fd()?.as_fd();
-            ProbeLink::Kprobe {
+            ProbeLink::Kernel {
                 _link: cookie_link::attach_kprobe(fd, function, at_return, cookie)?,
             }
         }
@@ -107,12 +125,12 @@ pub struct LoadedPolicy {
     probe_slots: Vec<u32>,
 }
 
-/// A kprobe or uprobe attachment.
+/// A kprobe, uprobe or raw tracepoint attachment.
 #[derive(Debug)]
 enum ProbeLink {
     Uprobe(&'static str, UProbeLinkId),
-    /// Detached by dropping it.
-    Kprobe {
+    /// A kprobe or raw tracepoint, detached by dropping it.
+    Kernel {
         _link: CookieLink,
     },
 }
@@ -157,6 +175,7 @@ pub(super) struct PolicyMaps {
     free_hooks: Vec<u32>,
     free_slots: Vec<u32>,
     free_probes: Vec<u32>,
+    cgroup_overrides: CgroupOverrides,
     /// followChildren bits, the longest free first.
     free_follow_children: VecDeque<u32>,
 }
@@ -195,6 +214,7 @@ impl PolicyMaps {
             free_hooks: (0..MAX_HOOKS).rev().collect(),
             free_slots: (0..MAX_POLICIES).rev().collect(),
             free_probes: (0..MAX_PROBES).rev().collect(),
+            cgroup_overrides: CgroupOverrides::default(),
             free_follow_children: (0..MAX_FOLLOW_CHILDREN).collect(),
         })
     }
@@ -302,6 +322,15 @@ impl PolicyMaps {
                     self.attach(ebpf, &link)?;
                     loaded.attachments.push(link);
                 }
+            }
+        }
+        if compiled.overrides() {
+            self.cgroup_overrides.ensure(ebpf)?;
+            for syscall in CGROUP_OVERRIDES {
+                let exit = format!("sys_exit_{syscall}");
+                let link = TracepointLink::syscall("policy_override_exit", exit);
+                self.attach(ebpf, &link)?;
+                loaded.attachments.push(link);
             }
         }
         for hook in &compiled.hooks {
@@ -441,8 +470,8 @@ impl PolicyMaps {
         Ok(())
     }
 
-    /// Attaches the probe programs where `mechanism` (a kprobe or uprobe) says, their cookie
-    /// naming the slot that lists hook `id`.
+    /// Attaches the probe programs where `mechanism` (a kprobe, uprobe or raw tracepoint)
+    /// says, their cookie naming the slot that lists hook `id`.
     fn attach_probe(
         &mut self,
         ebpf: &mut Ebpf,
@@ -450,8 +479,12 @@ impl PolicyMaps {
         mechanism: &Mechanism,
         loaded: &mut LoadedPolicy,
     ) -> Result<()> {
-        let (Mechanism::Uprobe { ret, .. } | Mechanism::Kprobe { ret, .. }) = mechanism else {
-            bail!("{mechanism}: not a kprobe or uprobe");
+        let programs: &[&'static str] = match mechanism {
+            Mechanism::Uprobe { ret: true, .. } | Mechanism::Kprobe { ret: true, .. } => {
+                &RETPROBE_PROGRAMS
+            }
+            Mechanism::RawTracepoint { .. } => &[RAW_TRACEPOINT_PROGRAM],
+            _ => &[PROBE_PROGRAM],
         };
         let slot = self
             .free_probes
@@ -464,14 +497,9 @@ impl PolicyMaps {
         };
         list.ids[0] = id;
         self.probe_sites.set(slot, list, 0)?;
-        let programs: &[&'static str] = if *ret {
-            &RETPROBE_PROGRAMS
-        } else {
-            &[PROBE_PROGRAM]
-        };
         for (i, program) in programs.iter().enumerate() {
             // A return probe's first program runs at the entry.
-            let at_return = *ret && i == 1;
+            let at_return = i == 1;
             let link = attach_probe_program(ebpf, program, mechanism, at_return, slot)
                 .with_context(|| format!("attaching {program} for {mechanism}"))?;
             self.probe_links.entry(slot).or_default().push(link);

@@ -167,10 +167,10 @@ impl KeptEvent {
         }
     }
 
-    /// A policy event in monitor mode that would have killed or signalled.
+    /// A policy event in monitor mode that would have killed, signalled or failed the call.
     pub fn would_kill(&self) -> bool {
         matches!(&self.body, Body::Whole(event)
-            if matches!(verdict(event), Some(Verdict::WouldKill | Verdict::WouldSignal)))
+            if matches!(verdict(event), Some(Verdict::WouldKill | Verdict::WouldSignal | Verdict::WouldOverride)))
     }
 }
 

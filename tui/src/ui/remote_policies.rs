@@ -320,6 +320,8 @@ fn object_row(loaded: Vec<(String, PolicyRow)>) -> PolicyRow {
         counters.posts += row.counters.posts;
         counters.signals += row.counters.signals;
         counters.would_signals += row.counters.would_signals;
+        counters.overrides += row.counters.overrides;
+        counters.would_overrides += row.counters.would_overrides;
         if row.status != object.status {
             object.problems.push(format!("{node}: {:?}", row.status));
         }
@@ -370,6 +372,8 @@ fn row(agent: usize, label: &str, status: &proto::TracingPolicyStatus) -> Policy
             would_signals: counters.monitor_signal,
             spared: 0,
             rate_limited: 0,
+            overrides: counters.r#override,
+            would_overrides: counters.monitor_override,
         },
         problems: if status.error.is_empty() {
             Vec::new()

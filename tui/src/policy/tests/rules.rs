@@ -299,6 +299,8 @@ fn selector_rules() {
     ));
 }
 
+/// A macro adds fields the selector does not set (Tetragon refuses a field from two places);
+/// limits count the selector and its macros together; an error inside a macro points at it.
 #[test]
 fn macros_join_their_selectors() {
     let text = document(
@@ -312,13 +314,21 @@ fn macros_join_their_selectors() {
     assert_eq!(
         fields,
         [
+            "spec.kprobes[0].selectors[0].macros[0]",
+            "spec.kprobes[0].selectors[1].macros[0]",
             "spec.kprobes[0].selectors[1].matchActions",
             "spec.selectorsMacros.relative.matchBinaries[0].values[0]"
         ],
         "{errors:#?}"
     );
+    assert!(
+        errors[0]
+            .message
+            .starts_with("matchActions: given by macro \"sshd\" and by the selector"),
+        "{errors:#?}"
+    );
     assert_eq!(
-        errors[1].at,
+        errors[3].at,
         Location {
             line: 8,
             column: 56
@@ -427,4 +437,31 @@ fn integers_are_read_as_tetragon_reads_them() {
     for bad in ["", "-", "0x", "1.5", "0x-1", "ten"] {
         assert_eq!(parse_integer(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn selector_macros_add_their_fields_to_the_hooks_that_name_them() {
+    let spec = r#"  selectorsMacros:
+    cat-only:
+      matchBinaries:
+      - operator: In
+        values: ["/usr/bin/cat"]
+    kill:
+      matchActions:
+      - action: Sigkill
+  kprobes:
+  - call: sys_openat
+    syscall: true
+    args: [{index: 1, type: string}]
+    selectors:
+    - macros: [cat-only, kill]
+      matchArgs: [{index: 1, operator: Prefix, values: ["/etc/"]}]"#;
+    let policy = &parse_ok(&document("macros", spec))[0];
+    let macros = &policy.spec.selectors_macros;
+    let selector = policy.spec.kprobes[0].selectors[0].expanded(macros);
+    assert!(selector.macros.is_empty());
+    assert_eq!(selector.match_binaries[0].values, ["/usr/bin/cat"]);
+    assert_eq!(selector.match_actions[0].action, ActionKind::Sigkill);
+    assert_eq!(selector.match_args[0].values, ["/etc/"]);
+    assert_eq!(policy.enforcement_actions(), [ActionKind::Sigkill]);
 }

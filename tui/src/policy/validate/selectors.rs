@@ -148,13 +148,29 @@ impl<'p> Checker<'p> {
     }
 
     /// The selector and the macros it uses, each with its own path: limits count them together,
-    /// and an error inside a macro points at the macro.
+    /// and an error inside a macro points at the macro. As in Tetragon, a field comes from the
+    /// selector or from one macro, and a macro names no macros.
     fn parts(&mut self, path: &str, selector: &'p Selector) -> Vec<(String, &'p Selector)> {
         let macros = &self.policy.spec.selectors_macros;
         let mut parts = vec![(path.to_string(), selector)];
         for (i, name) in selector.macros.iter().enumerate() {
             match macros.iter().find(|(defined, _)| defined == name) {
-                Some((_, body)) => parts.push((format!("spec.selectorsMacros.{name}"), body)),
+                Some((_, body)) => {
+                    let at = format!("{path}.macros[{i}]");
+                    if !body.macros.is_empty() {
+                        let message = format!("macro \"{name}\" names macros; a macro cannot");
+                        self.error(&at, selector.at, message);
+                    }
+                    for (_, earlier) in &parts {
+                        for field in earlier.shared_fields(body) {
+                            let message = format!(
+                                "{field}: given by macro \"{name}\" and by the selector or another of its macros"
+                            );
+                            self.error(&at, selector.at, message);
+                        }
+                    }
+                    parts.push((format!("spec.selectorsMacros.{name}"), body));
+                }
                 None => {
                     let defined = names::listing(macros.iter().map(|(n, _)| n));
                     let message = format!(

@@ -176,10 +176,15 @@ pub fn detail_lines(app: &App, look: &Look) -> (String, Vec<Line<'static>>) {
             row.counters.signals,
             row.counters.would_signals,
             row.counters.spared,
-            match row.counters.rate_limited {
-                0 => String::new(),
-                held => format!("  rate-limited {held}"),
-            }
+            [
+                ("rate-limited", row.counters.rate_limited),
+                ("denied", row.counters.overrides),
+                ("would-deny", row.counters.would_overrides),
+            ]
+            .iter()
+            .filter(|(_, count)| *count > 0)
+            .map(|(what, count)| format!("  {what} {count}"))
+            .collect::<String>()
         )),
         Line::from(styled("hooks", theme.title)),
     ];

@@ -139,6 +139,8 @@ pub fn verdict_marker(verdict: Verdict, policy: &str, theme: &Theme) -> Span<'st
         Verdict::Signaled => (format!("✖ signalled by {policy}"), theme.kill),
         Verdict::WouldKill => (format!("⚠ would kill: {policy}"), theme.would_kill),
         Verdict::WouldSignal => (format!("⚠ would signal: {policy}"), theme.would_kill),
+        Verdict::Overridden => (format!("✖ call denied by {policy}"), theme.kill),
+        Verdict::WouldOverride => (format!("⚠ would deny the call: {policy}"), theme.would_kill),
         Verdict::Spared => (format!("spared (protected) by {policy}"), theme.dim),
     };
     styled(text, style)

@@ -1,0 +1,160 @@
+//! `Override` on the real kernel (root): with no bpf_override_return, fmod_ret or BPF LSM here,
+//! a hook at the entry of connect, bind or socket asks, and a cgroup program inside the call
+//! fails it with the policy's error. Monitor mode lets the call through and says so.
+mod common;
+
+use std::{fs, net::TcpListener, path::Path, process::Command};
+
+use common::{LiveCapture, marker_dir, require_root};
+use serde_json::Value;
+
+/// A copy of bash under a name of its own: the policy selects it by binary.
+fn own_bash(dir: &Path, name: &str) -> String {
+    let binary = dir.join(name);
+    fs::copy("/usr/bin/bash", &binary).unwrap();
+    binary.display().to_string()
+}
+
+fn deny_connect_policy(name: &str, binary: &str, mode: &str) -> String {
+    format!(
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: {name}
+spec:
+  options:
+  - name: policy-mode
+    value: {mode}
+  kprobes:
+  - call: sys_connect
+    syscall: true
+    args:
+    - index: 0
+      type: int
+    selectors:
+    - matchBinaries:
+      - operator: In
+        values: ["{binary}"]
+      matchActions:
+      - action: Override
+        argError: -13
+"#
+    )
+}
+
+/// What bash says when it opens a TCP connection to `port` (empty when it connected).
+fn bash_connect(bash: &str, port: u16) -> (bool, String) {
+    let out = Command::new(bash)
+        .args(["-c", &format!("exec 3<>/dev/tcp/127.0.0.1/{port}")])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn kprobes_of<'a>(events: &'a [Value], binary: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter_map(|e| e.get("process_kprobe"))
+        .filter(|k| k["process"]["binary"] == binary)
+        .collect()
+}
+
+#[test]
+fn override_fails_the_connect_with_the_policy_error_and_monitor_mode_only_reports_it() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("override");
+    let denied = own_bash(&dir, "ov-denied");
+    let watched = own_bash(&dir, "ov-watched");
+    let policies = dir.join("policies");
+    fs::create_dir_all(&policies).unwrap();
+    fs::write(
+        policies.join("deny.yaml"),
+        deny_connect_policy("ov-deny", &denied, "enforce"),
+    )
+    .unwrap();
+    fs::write(
+        policies.join("watch.yaml"),
+        deny_connect_policy("ov-watch", &watched, "monitor"),
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+
+    let capture = LiveCapture::start(&["--policy", policies.to_str().unwrap()]);
+    capture.wait_stderr("policy ov-deny enabled (enforce)");
+    capture.wait_stderr("policy ov-watch enabled (monitor)");
+    let (denied_ok, denied_says) = bash_connect(&denied, port);
+    let (watched_ok, watched_says) = bash_connect(&watched, port);
+    let (other_ok, other_says) = bash_connect("/usr/bin/bash", port);
+    let (events, _) = capture.stop();
+    // After the policy is gone, the same binary connects again.
+    let (after_ok, after_says) = bash_connect(&denied, port);
+
+    assert!(!denied_ok, "the denied bash connected");
+    assert!(
+        denied_says.contains("Permission denied"),
+        "EACCES (argError -13): {denied_says}"
+    );
+    assert!(
+        watched_ok,
+        "monitor mode let the call through: {watched_says}"
+    );
+    assert!(other_ok, "{other_says}");
+    assert!(after_ok, "{after_says}");
+
+    let hits = kprobes_of(&events, &denied);
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["function_name"], "__x64_sys_connect");
+    assert_eq!(hits[0]["action"], "KPROBE_ACTION_OVERRIDE");
+    assert_eq!(hits[0]["policy_name"], "ov-deny");
+    let hits = kprobes_of(&events, &watched);
+    assert_eq!(hits.len(), 1, "{hits:#?}");
+    assert_eq!(hits[0]["action"], "KPROBE_ACTION_POST");
+    let tags: Vec<&str> = hits[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(tags.contains(&"tetrascope:would-override"), "{tags:?}");
+}
+
+#[test]
+fn override_is_refused_where_no_cgroup_program_runs_inside_the_call() {
+    let dir = marker_dir("override-refused");
+    let policy = dir.join("open.yaml");
+    fs::write(
+        &policy,
+        r#"apiVersion: cilium.io/v1alpha1
+kind: TracingPolicy
+metadata:
+  name: deny-open
+spec:
+  kprobes:
+  - call: sys_openat
+    syscall: true
+    selectors:
+    - matchActions:
+      - action: Override
+        argError: -1
+"#,
+    )
+    .unwrap();
+    let out = Command::new(common::tetrascope_bin())
+        .args(["policy", "check", policy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("spec.kprobes[0].selectors[0].matchActions[0].action: Override")
+            && text.contains("at the entry of connect, bind, socket only"),
+        "{text}"
+    );
+}

@@ -1,0 +1,126 @@
+//! Kprobes, kretprobes and LSM hooks on a kernel that has kprobes (Debian's 6.12, booted under
+//! qemu by common::vm; our own kernel has none): a kernel function's `struct file *` is read
+//! and a reader is killed, a kretprobe reports what `vfs_read` returned, a `struct cred *` is
+//! reported as credentials, and an LSM hook at its `security_` function kills an exec before
+//! the program runs.
+mod common;
+
+use std::time::Duration;
+
+use common::{tetrascope_bin, vm::Vm};
+use serde_json::Value;
+
+#[test]
+fn kprobes_kretprobes_and_lsm_hooks_observe_and_kill_on_a_kernel_with_kprobes() {
+    let Some(vm) = Vm::with_series("6.12") else {
+        return;
+    };
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/fixtures/policies/vm-kprobes.yaml"
+    );
+    let vm = vm
+        .with_file(tetrascope_bin(), "/usr/bin/tetrascope")
+        .with_file(policy, "/root/kprobes.yaml");
+    let out = vm.run(
+        r#"
+echo secret > /root/kprobe-secret.txt
+printf '0123456789' > /root/kretprobe.txt
+cp /bin/busybox /root/lsm-denied
+echo "--- policy check"
+tetrascope policy check /root/kprobes.yaml
+tetrascope getevents -o json --policy /root/kprobes.yaml > /tmp/events.json 2> /tmp/stderr.txt &
+pid=$!
+until grep -q 'policy vm-kprobes enabled (enforce)' /tmp/stderr.txt; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "tetrascope did not enable the policy:"
+        cat /tmp/stderr.txt
+        exit 1
+    fi
+    sleep 0.2
+done
+status=0; /bin/busybox cat /root/kprobe-secret.txt > /tmp/secret.out || status=$?
+echo "secret reader: $status, $(wc -c < /tmp/secret.out) bytes"
+# dd reads (busybox cat would use sendfile, which does not go through vfs_read).
+status=0; /bin/busybox dd if=/root/kretprobe.txt of=/dev/null bs=64 || status=$?
+echo "kretprobe reader: $status"
+status=0; /root/lsm-denied true || status=$?
+echo "denied exec: $status"
+status=0; /bin/busybox true || status=$?
+echo "allowed exec: $status"
+sleep 1
+kill -INT "$pid"
+wait "$pid" || true
+echo "--- stderr"
+cat /tmp/stderr.txt
+echo "--- events"
+grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
+"#,
+        Duration::from_secs(240),
+    );
+    eprintln!(
+        "{}\nVM: boot {:.1?}, whole run {:.1?}",
+        out.stdout, out.boot_time, out.total_time
+    );
+    assert_eq!(out.exit_status, 0, "{}", out.stdout);
+    let said = |line: &str| out.stdout.lines().any(|l| l == line);
+    for mechanism in [
+        "  spec.kprobes[0] security_file_permission: kprobe security_file_permission",
+        "  spec.kprobes[1] vfs_read: kretprobe vfs_read",
+        "  spec.kprobes[2] commit_creds: kprobe commit_creds",
+        "  spec.lsmhooks[0] bprm_check_security: kprobe security_bprm_check",
+    ] {
+        assert!(said(mechanism), "no {mechanism:?} in:\n{}", out.stdout);
+    }
+    assert!(said("secret reader: 137, 0 bytes"), "{}", out.stdout);
+    assert!(said("kretprobe reader: 0"), "{}", out.stdout);
+    assert!(said("denied exec: 137"), "{}", out.stdout);
+    assert!(said("allowed exec: 0"), "{}", out.stdout);
+
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let kprobes: Vec<&Value> = events
+        .iter()
+        .filter_map(|e| e.get("process_kprobe"))
+        .collect();
+    let secret = kprobes
+        .iter()
+        .find(|k| k["function_name"] == "security_file_permission")
+        .unwrap_or_else(|| panic!("no security_file_permission hit: {kprobes:#?}"));
+    assert_eq!(
+        secret["args"][0]["file_arg"]["path"],
+        "/root/kprobe-secret.txt"
+    );
+    assert_eq!(secret["action"], "KPROBE_ACTION_SIGKILL");
+    let read = kprobes
+        .iter()
+        .find(|k| k["function_name"] == "vfs_read" && k["args"][2]["int_arg"] == 10)
+        .unwrap_or_else(|| panic!("no vfs_read return of the 10 bytes: {kprobes:#?}"));
+    assert_eq!(read["args"][0]["file_arg"]["path"], "/root/kretprobe.txt");
+    let creds = kprobes
+        .iter()
+        .find(|k| k["function_name"] == "commit_creds")
+        .unwrap_or_else(|| panic!("no commit_creds hit: {kprobes:#?}"));
+    let creds = &creds["args"][0]["process_credentials_arg"];
+    assert_eq!(creds["uid"], 0, "{creds}");
+    assert!(
+        creds["caps"]["effective"]
+            .as_array()
+            .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN")),
+        "{creds}"
+    );
+    let lsm = events
+        .iter()
+        .filter_map(|e| e.get("process_lsm"))
+        .find(|l| l["function_name"] == "bprm_check_security")
+        .unwrap_or_else(|| panic!("no process_lsm event:\n{}", out.stdout));
+    assert_eq!(
+        lsm["args"][0]["linux_binprm_arg"]["path"],
+        "/root/lsm-denied"
+    );
+    assert_eq!(lsm["action"], "KPROBE_ACTION_SIGKILL");
+}
