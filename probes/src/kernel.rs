@@ -37,6 +37,15 @@ pub fn kread<T>(base: usize, offset: usize) -> Result<T, i32> {
     unsafe { bpf_probe_read_kernel((base + offset) as *const T) }
 }
 
+/// Whether the task is in a compat (32-bit) syscall: x86's `TS_COMPAT` in
+/// `thread_info.status` (false where the offset is absent).
+#[inline(always)]
+pub fn in_compat_syscall(task: usize) -> bool {
+    const TS_COMPAT: u32 = 0x0002;
+    let offset = off!(task_ti_status);
+    offset != ABSENT && kread::<u32>(task, offset).is_ok_and(|status| status & TS_COMPAT != 0)
+}
+
 /// `task->real_parent->tgid`
 #[inline(always)]
 pub fn parent_tgid(task: usize) -> Result<u32, i32> {

@@ -85,8 +85,11 @@ pub mod arg_kind {
     pub const KIOCB: u32 = 13;
     /// A kernel function's `struct cred *`: a [`super::CredRecord`] in the string slot.
     pub const CRED: u32 = 14;
+    /// A syscall id (`syscall64`): the value, with [`super::SYSCALL_32BIT`] added when the
+    /// current syscall is a compat (32-bit) one.
+    pub const SYSCALL64: u32 = 15;
     /// A kernel function's `struct sock *`: a [`super::SockRecord`] in the string slot.
-    pub const SOCK: u32 = 15;
+    pub const SOCK: u32 = 16;
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -125,6 +128,10 @@ pub struct SockRecord {
     pub saddr: [u8; 16],
     pub daddr: [u8; 16],
 }
+
+/// Tetragon's mark of a 32-bit ABI syscall (x86's ia32) in `syscall64` values and in the ids of
+/// syscall lists (`Is32Bit`).
+pub const SYSCALL_32BIT: u64 = 0x8000_0000;
 
 /// The raw argument slot of a return probe's returned value (`returnArg`): a kretprobe or uretprobe.
 pub const RETURN_SLOT: u32 = 7;
@@ -386,6 +393,20 @@ pub struct CapabilityFilter {
     /// 0 effective, 1 inheritable, 2 permitted.
     pub set: u32,
     pub mask: u64,
+    /// `isNamespaceCapability`: the inode number of the host's (initial) user namespace, where
+    /// the filter never matches; 0: the filter applies in every user namespace.
+    pub host_user_ns: u32,
+    pub _pad: u32,
+}
+
+/// `matchNamespaceChanges`: whether namespaces differ from those recorded at exec.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NamespaceChangeFilter {
+    pub op: u32,
+    /// Bits by `ExecRecord::ns` slot: the namespaces named (In) or those not named (NotIn) are
+    /// the ones watched.
+    pub mask: u32,
 }
 
 #[repr(C)]
@@ -430,6 +451,9 @@ pub struct SelectorSpec {
     pub returns: [ArgFilter; 1],
     pub namespaces: [NamespaceFilter; MAX_NS_FILTERS],
     pub capabilities: [CapabilityFilter; MAX_CAP_FILTERS],
+    pub namespace_changes: NamespaceChangeFilter,
+    /// `matchCapabilityChanges` (one filter, as Tetragon evaluates).
+    pub capability_changes: CapabilityFilter,
     pub actions: [ActionSpec; MAX_ACTIONS],
 }
 
@@ -485,17 +509,23 @@ pub struct FdKey {
 }
 
 /// What the probes know of a process for selectors: its binary and its pids at exec (inherited by
-/// forks, for `followForks`).
+/// forks, for `followForks`), its namespaces and capabilities at exec or fork (the baseline of
+/// `matchNamespaceChanges` and `matchCapabilityChanges`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ProcessInfo {
     pub exec_pid: u32,
     pub exec_ns_pid: u32,
     pub binary_len: u32,
-    pub _pad: u32,
+    /// 1 when `caps` holds the baseline (0: unknown, e.g. a fork into a new user namespace).
+    pub caps_known: u32,
     /// followChildren bits (`SelectorSpec::binary_follow`): forks inherit them, with the bits of
     /// their parent's binary (`FOLLOW_BINARIES`) added; an exec keeps them.
     pub follow: u64,
+    /// Capability sets (effective, inheritable, permitted) at exec or fork.
+    pub caps: [u64; 3],
+    /// Namespace inode numbers in `ExecRecord::ns` order at exec or fork, 0 where unknown.
+    pub ns: [u32; crate::NS_RECORD_SLOTS],
     /// The binary's path, zero after `binary_len` (the key of `FOLLOW_BINARIES`).
     pub binary: [u8; MATCH_LEN],
     /// The last `POSTFIX_LEN` bytes of `binary`, reversed.

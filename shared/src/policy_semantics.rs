@@ -1,6 +1,8 @@
 //! The meaning of the compiled filters, written once: the probes evaluate them in the kernel
 //! and userspace evaluates them on recorded events (what-if), with these same functions.
-use crate::policy::{ArgFilter, CapabilityFilter, MAX_VALUES, NamespaceFilter, PidFilter, op};
+use crate::policy::{
+    ArgFilter, CapabilityFilter, MAX_VALUES, NamespaceChangeFilter, NamespaceFilter, PidFilter, op,
+};
 
 impl ArgFilter {
     /// An integer comparison: Equal and Mask OR over the values, NotEqual ANDs the negations,
@@ -97,6 +99,43 @@ impl CapabilityFilter {
     #[inline(always)]
     pub fn matches(&self, capabilities: u64) -> bool {
         (capabilities & self.mask != 0) == (self.op == op::IN)
+    }
+
+    /// Whether the filter is decided at all in the user namespace `user_ns`: with
+    /// `isNamespaceCapability` not in the host's (there, it does not match, whatever the
+    /// operator), as in Tetragon's `process_filter_capabilities`.
+    #[inline(always)]
+    pub fn applies_in(&self, user_ns: u32) -> bool {
+        self.host_user_ns == 0 || user_ns != self.host_user_ns
+    }
+
+    /// `matchCapabilityChanges`, from the set at exec (`recorded`) and now: In matches when one
+    /// of the filter's capabilities came or went; NotIn when only others did.
+    #[inline(always)]
+    pub fn change_matches(&self, recorded: u64, current: u64) -> bool {
+        if recorded & self.mask != current & self.mask {
+            self.op == op::IN
+        } else if recorded != current {
+            self.op == op::NOT_IN
+        } else {
+            false
+        }
+    }
+}
+
+impl NamespaceChangeFilter {
+    /// Whether the namespace of `slot` (`ExecRecord::ns` order) is one the filter watches (In:
+    /// those named; NotIn: the others).
+    #[inline(always)]
+    pub fn watches(&self, slot: usize) -> bool {
+        ((self.mask >> (slot & 31)) & 1 != 0) == (self.op == op::IN)
+    }
+
+    /// Whether a watched namespace differs from the one recorded at exec; one recorded as 0
+    /// (unknown) never counts as changed.
+    #[inline(always)]
+    pub fn changed(&self, slot: usize, recorded: u32, current: u32) -> bool {
+        self.watches(slot) && recorded != 0 && recorded != current
     }
 }
 

@@ -109,16 +109,28 @@ fn tracepoint_and_uprobe_hooks_name_their_mechanism_or_why_not() {
         out.contains("uprobe /bin/bash:main (file offset 0x"),
         "{out}"
     );
+    let (code, out) = check(&[path("list-syscalls-tracepoint.yaml")]);
+    assert_eq!(code, 0, "InMap on a syscall list runs here: {out}");
+}
+
+#[test]
+fn killer_and_namespace_capabilities_run_here() {
+    let examples = shared_dir().join("policies/tetragon-examples");
+    let path = |name: &str| examples.join(name).display().to_string();
+    // ia32 list entries, NotifyEnforcer with SIGKILL (a kill at the hit).
     let (code, out) = check(&[path("killer.yaml")]);
-    assert_eq!(code, 2, "{out}");
+    assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(
-            "matchArgs[0].values[0]: list \"dups\": \"__ia32_sys_dup\": not a x64 syscall"
+            "spec.tracepoints[0] raw_syscalls/sys_enter: tracepoint raw_syscalls/sys_enter"
         ),
         "{out}"
     );
-    let (code, out) = check(&[path("list-syscalls-tracepoint.yaml")]);
-    assert_eq!(code, 0, "InMap on a syscall list runs here: {out}");
+    assert!(out.trim_end().ends_with("  runs here"), "{out}");
+    // matchCapabilities with isNamespaceCapability.
+    let (code, out) = check(&[path("fd_install_caps.yaml")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.trim_end().ends_with("  runs here"), "{out}");
 }
 
 #[test]

@@ -9,20 +9,21 @@ use aya_ebpf::helpers::{
     generated::{bpf_loop, bpf_probe_read_kernel, bpf_probe_read_user, bpf_send_signal},
 };
 use tetrascope_shared::{
-    RecordHeader,
+    NS_RECORD_SLOTS, RecordHeader,
     policy::{
         ActionSpec, ArgFilter, CredRecord, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
         MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
-        MAX_STRING_ARGS, MapValue, PolicyCgroup, ProcessInfo, RATE_ARG_BYTES, RECORD_HIT,
-        STRING_AREA, SelectorSpec, SockRecord, StringArg, action, arg_kind, buf_size, counter,
-        hook_flags, mode, op, outcome, pid_flags, rate_scope,
+        MAX_STRING_ARGS, MapValue, NamespaceChangeFilter, PolicyCgroup, ProcessInfo,
+        RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SYSCALL_32BIT, SelectorSpec, SockRecord,
+        StringArg, action, arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags,
+        rate_scope,
     },
     policy_semantics::rate_limited,
 };
 
 use super::{
     EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
-    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, strings,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, process, strings,
 };
 use crate::{emit, kernel, path};
 
@@ -311,6 +312,7 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     hit.values[i] = match kind {
         arg_kind::INT => raw as i32 as i64 as u64,
         arg_kind::UINT => raw as u32 as u64,
+        arg_kind::SYSCALL64 if kernel::in_compat_syscall(eval.task as usize) => raw | SYSCALL_32BIT,
         _ => raw,
     };
     let used = eval.strings_used as usize;
@@ -331,14 +333,11 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
             read_user_buffer(raw, size, slot)
         }
         arg_kind::KERNEL_STRING => read_kernel_string(raw, slot),
-        arg_kind::FILE_OBJECT => read_path(raw as usize + kernel::off!(file_f_path), task, slot),
-        arg_kind::PATH_OBJECT => read_path(raw as usize, task, slot),
-        arg_kind::BINPRM => read_member_file(raw, kernel::off!(binprm_file), task, slot),
-        arg_kind::KIOCB => read_member_file(raw, kernel::off!(kiocb_filp), task, slot),
         arg_kind::CRED => read_cred(raw as usize, slot),
         arg_kind::SOCK => read_sock(raw as usize, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
-        _ => read_fd_path(task, raw, slot),
+        // One path walk for every kind that names a file: the walk is the biggest code here.
+        _ => read_path(path_of(kind, raw as usize, task), task, slot),
     };
     if !read && via_follow {
         return false;
@@ -513,22 +512,21 @@ fn read_followed(tgid: u32, fd: u64, slot: *mut StringArg) -> bool {
     true
 }
 
+/// The address of the `struct path` an argument of `kind` names (0 when none): an fd's file's
+/// (FD, FILE), a file's, a path itself, a binprm's or kiocb's file's.
 #[inline(always)]
-fn read_fd_path(task: usize, fd: u64, slot: *mut StringArg) -> bool {
-    let file = kernel::fd_file(task, fd).unwrap_or(0);
+fn path_of(kind: u32, raw: usize, task: usize) -> usize {
+    let file = match kind {
+        arg_kind::PATH_OBJECT => return raw,
+        arg_kind::FILE_OBJECT => raw,
+        arg_kind::BINPRM => kernel::kread(raw, kernel::off!(binprm_file)).unwrap_or(0),
+        arg_kind::KIOCB => kernel::kread(raw, kernel::off!(kiocb_filp)).unwrap_or(0),
+        _ => kernel::fd_file(task, raw as u64).unwrap_or(0),
+    };
     if file == 0 {
-        return empty_path(slot);
+        return 0;
     }
-    read_path(file + kernel::off!(file_f_path), task, slot)
-}
-
-/// The path of the `struct file *` at `offset` in the kernel object at `object`.
-#[inline(always)]
-fn read_member_file(object: u64, offset: usize, task: usize, slot: *mut StringArg) -> bool {
-    match kernel::kread::<usize>(object as usize, offset) {
-        Ok(file) if file != 0 => read_path(file + kernel::off!(file_f_path), task, slot),
-        _ => empty_path(slot),
-    }
+    file + kernel::off!(file_f_path)
 }
 
 /// The `struct path` at `path` as the task sees it (from its root).
@@ -603,12 +601,115 @@ fn selector_matches(
         if filter.op == op::NONE {
             continue;
         }
+        // With isNamespaceCapability, only outside the host's user namespace.
+        if filter.host_user_ns != 0
+            && !filter.applies_in(kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0))
+        {
+            return false;
+        }
         let caps = kernel::capabilities(task, filter.set as usize).unwrap_or(0);
         if !filter.matches(caps) {
             return false;
         }
     }
+    if selector.namespace_changes.op != op::NONE || selector.capability_changes.op != op::NONE {
+        return match process {
+            Some(p) => changes_match(selector, task, tgid, p),
+            // Nothing recorded at exec: no change to tell.
+            None => false,
+        };
+    }
     true
+}
+
+/// matchNamespaceChanges and matchCapabilityChanges: the task's namespaces and capabilities
+/// against those the process had at exec (or fork). A separate function (see `binary_matches`).
+#[inline(never)]
+fn changes_match(selector: &SelectorSpec, task: usize, tgid: u32, process: &ProcessInfo) -> bool {
+    let namespaces = &selector.namespace_changes;
+    if namespaces.op != op::NONE {
+        let mut walk = NamespaceWalk {
+            task: task as u64,
+            tgid,
+            op: namespaces.op,
+            mask: namespaces.mask,
+            changed: 0,
+        };
+        // One round verified for all the namespaces (a plain loop multiplies the states).
+        unsafe {
+            bpf_loop(
+                NS_RECORD_SLOTS as u32,
+                namespace_changed_nth as *mut c_void,
+                &raw mut walk as *mut c_void,
+                0,
+            )
+        };
+        if walk.changed == 0 {
+            return false;
+        }
+    }
+    let caps = &selector.capability_changes;
+    if caps.op != op::NONE {
+        if process.caps_known == 0 {
+            return false;
+        }
+        if caps.host_user_ns != 0 {
+            let user_ns = kernel::namespace_inum(task, NS_RECORD_SLOTS - 1).unwrap_or(0);
+            if !caps.applies_in(user_ns) {
+                return false;
+            }
+        }
+        let set = (caps.set as usize).min(2);
+        let now = kernel::capabilities(task, set).unwrap_or(0);
+        if !caps.change_matches(process.caps[set], now) {
+            return false;
+        }
+    }
+    // The last filter of the selector passed: it matches. A change is told once: what the
+    // process has now is the new baseline.
+    process::record_baseline(tgid, task, namespaces.op != op::NONE, caps.op != op::NONE);
+    true
+}
+
+/// A walk over the namespaces for matchNamespaceChanges.
+#[repr(C)]
+struct NamespaceWalk {
+    task: u64,
+    tgid: u32,
+    op: u32,
+    mask: u32,
+    changed: u32,
+}
+
+/// `bpf_loop` round: whether namespace `index` is watched and differs from the one at exec;
+/// stops at the first such.
+#[inline(never)]
+extern "C" fn namespace_changed_nth(index: u64, walk: *mut c_void) -> i64 {
+    let walk = unsafe { &mut *(walk as *mut NamespaceWalk) };
+    let slot = (index as usize) & 15;
+    if slot >= NS_RECORD_SLOTS {
+        return 1;
+    }
+    let filter = NamespaceChangeFilter {
+        op: walk.op,
+        mask: walk.mask,
+    };
+    if !filter.watches(slot) {
+        return 0;
+    }
+    let Some(process) = (unsafe { PROCS.get(walk.tgid) }) else {
+        return 1;
+    };
+    let recorded = process.ns[slot];
+    if recorded == 0 {
+        return 0;
+    }
+    let now = kernel::namespace_inum(walk.task as usize, slot).unwrap_or(0);
+    if filter.changed(slot, recorded, now) {
+        walk.changed = 1;
+        return 1;
+    }
+    0
 }
 
 /// Whether the process passes the selector's binary filter: a process forked by one of the

@@ -14,6 +14,16 @@ pub fn native_abi() -> &'static str {
     }
 }
 
+/// The 32-bit ABI whose syscalls the probes tell apart from native ones (x86's `TS_COMPAT`),
+/// and its kernel function prefix; none on arm64 (no arm32 table here).
+pub fn compat_abi() -> Option<(&'static str, &'static str)> {
+    if cfg!(target_arch = "x86_64") {
+        Some(("i386", "__ia32_"))
+    } else {
+        None
+    }
+}
+
 /// The name of syscall `id` in `abi` (`x64`, `i386` or `arm64`), e.g. `openat`.
 pub fn syscall_name(abi: &str, id: i64) -> Option<&'static str> {
     let table: &[&str] = match abi {

@@ -5,8 +5,9 @@ use tetrascope_shared::{
     policy::{
         ActionSpec, ArgFilter, CapabilityFilter, HookSpec, MATCH_LEN, MAX_ACTIONS, MAX_ARG_FILTERS,
         MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_IN_MAP_VALUES, MAX_NS_FILTERS, MAX_SELECTORS,
-        MAX_VALUES, MapValue, NamespaceFilter, POSTFIX_LEN, PidFilter, RETURN_SLOT, SelectorSpec,
-        TracepointField, action, arg_kind, buf_size, hook_flags, op, pid_flags, rate_scope,
+        MAX_VALUES, MapValue, NamespaceChangeFilter, NamespaceFilter, POSTFIX_LEN, PidFilter,
+        RETURN_SLOT, SYSCALL_32BIT, SelectorSpec, TracepointField, action, arg_kind, buf_size,
+        hook_flags, op, pid_flags, rate_scope,
     },
 };
 
@@ -19,7 +20,7 @@ use super::{
     resolve::{CGROUP_OVERRIDES, HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
-use crate::event::syscalls::{native_abi, syscall_name, syscall_number};
+use crate::event::syscalls::{compat_abi, native_abi, syscall_name, syscall_number};
 
 /// The Tetragon event a hook's hits become, and what it names.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -527,14 +528,6 @@ impl SelectorCompiler<'_> {
                 selector.match_parent_binaries.is_empty(),
             ),
             (
-                "matchNamespaceChanges",
-                selector.match_namespace_changes.is_empty(),
-            ),
-            (
-                "matchCapabilityChanges",
-                selector.match_capability_changes.is_empty(),
-            ),
-            (
                 "matchReturnActions",
                 selector.match_return_actions.is_empty(),
             ),
@@ -635,20 +628,27 @@ impl SelectorCompiler<'_> {
             return Err(format!("matchCapabilities: at most {MAX_CAP_FILTERS} here"));
         }
         for (index, caps) in selector.match_capabilities.iter().enumerate() {
-            if caps.is_namespace_capability {
-                return Err(format!(
-                    "matchCapabilities[{index}].isNamespaceCapability: not evaluated by tetrascope's probes yet"
-                ));
+            spec.capabilities[index] = self.capability_filter(caps);
+        }
+        // Tetragon takes one matchNamespaceChanges filter, and evaluates the first
+        // matchCapabilityChanges one only: more are refused rather than ignored.
+        match selector.match_namespace_changes.as_slice() {
+            [] => {}
+            [changes] => {
+                spec.namespace_changes = NamespaceChangeFilter {
+                    op: set_op(changes.operator),
+                    mask: changes
+                        .values
+                        .iter()
+                        .fold(0, |mask, kind| mask | 1 << namespace_slot(*kind)),
+                };
             }
-            spec.capabilities[index] = CapabilityFilter {
-                op: set_op(caps.operator),
-                set: match caps.set {
-                    CapabilitySet::Effective => 0,
-                    CapabilitySet::Inheritable => 1,
-                    CapabilitySet::Permitted => 2,
-                },
-                mask: caps.values.iter().fold(0u64, |mask, cap| mask | 1 << cap),
-            };
+            _ => return Err("matchNamespaceChanges: one filter per selector".into()),
+        }
+        match selector.match_capability_changes.as_slice() {
+            [] => {}
+            [changes] => spec.capability_changes = self.capability_filter(changes),
+            _ => return Err("matchCapabilityChanges: one filter per selector".into()),
         }
         if selector.match_actions.len() > MAX_ACTIONS {
             return Err(format!("matchActions: at most {MAX_ACTIONS}"));
@@ -659,6 +659,25 @@ impl SelectorCompiler<'_> {
                 .map_err(|e| format!("matchActions[{index}].{e}"))?;
         }
         Ok(spec)
+    }
+
+    /// A matchCapabilities (or matchCapabilityChanges) filter; with isNamespaceCapability it
+    /// names the host's user namespace, where it does not apply.
+    fn capability_filter(&self, caps: &super::model::CapabilitiesSelector) -> CapabilityFilter {
+        CapabilityFilter {
+            op: set_op(caps.operator),
+            set: match caps.set {
+                CapabilitySet::Effective => 0,
+                CapabilitySet::Inheritable => 1,
+                CapabilitySet::Permitted => 2,
+            },
+            mask: caps.values.iter().fold(0u64, |mask, cap| mask | 1 << cap),
+            host_user_ns: match caps.is_namespace_capability {
+                true => self.host_namespaces[NS_RECORD_SLOTS - 1],
+                false => 0,
+            },
+            _pad: 0,
+        }
     }
 
     /// Position in the hook's argument list of the argument with `index`.
@@ -849,11 +868,14 @@ impl SelectorCompiler<'_> {
                     CGROUP_OVERRIDES.join(", ")
                 ));
             }
+            // The enforcer would deny the syscall and send the signal; with SIGKILL the process
+            // dies before it can see what the syscall returned, so a kill at the hit serves it.
+            ActionKind::NotifyEnforcer if act.arg_sig == Some(9) => action::SIGKILL,
             ActionKind::NotifyEnforcer => {
-                return Err(format!(
-                    "action: {:?} needs BPF LSM, fmod_ret or bpf_override_return, and tetrascope cannot use any of them on this kernel",
-                    act.action
-                ));
+                return Err(
+                    "action: NotifyEnforcer makes the listed syscalls fail with argError, which needs fmod_ret or bpf_override_return, and tetrascope cannot use either on this kernel; only with argSig: 9 (SIGKILL: the process dies before it sees the result) is it served, as a kill at the hit"
+                        .into(),
+                );
             }
             other => {
                 return Err(format!(
@@ -979,7 +1001,7 @@ fn in_map_values(
             "syscalls" => {
                 for entry in &list.values {
                     let id = syscall_id(entry).map_err(|e| format!("list {name:?}: {e}"))?;
-                    out.insert(u64::from(id));
+                    out.insert(id);
                 }
             }
             other => {
@@ -1005,29 +1027,43 @@ fn in_map_values(
     Ok(())
 }
 
-/// The native syscall id of a syscall list entry (`sys_dup`, `__x64_sys_dup`, `x64/sys_dup`).
-/// Entries of the 32-bit ABI (`i386/sys_dup`, `__ia32_sys_dup`) cannot be told apart from native
-/// calls by the probes (their ids overlap), so they are refused.
-fn syscall_id(entry: &str) -> Result<u32, String> {
+/// The id of a syscall list entry as the probes see it: native ones (`sys_dup`,
+/// `__x64_sys_dup`, `x64/sys_dup`) by their number; 32-bit ones (`i386/sys_dup`,
+/// `__ia32_sys_dup`) by their i386 number with Tetragon's `Is32Bit` mark, as `syscall64` values
+/// carry them for compat syscalls.
+fn syscall_id(entry: &str) -> Result<u64, String> {
     let abi = native_abi();
-    let call = match entry.split_once('/') {
-        Some((given, call)) if given == abi => call,
-        Some(_) => {
-            return Err(format!(
-                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
-            ));
+    let compat = compat_abi();
+    let foreign = || match compat {
+        Some((compat, _)) => format!(
+            "{entry:?}: neither a {abi} nor an {compat} syscall; tetrascope's probes tell only those apart"
+        ),
+        None => format!(
+            "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
+        ),
+    };
+    let (call, in_compat) = match (entry.split_once('/'), compat) {
+        (Some((given, call)), _) if given == abi => (call, false),
+        (Some((given, call)), Some((compat, _))) if given == compat => (call, true),
+        (Some(_), _) => return Err(foreign()),
+        (None, Some((_, prefix))) if entry.starts_with(prefix) => {
+            (entry.strip_prefix(prefix).unwrap_or(entry), true)
         }
-        None => entry,
+        (None, _) => (entry, false),
     };
     let name = syscall_of(call)
-        .map_err(|_| {
-            format!(
-                "{entry:?}: not a {abi} syscall; tetrascope's probes do not tell other ABIs' syscalls apart from {abi} ones"
-            )
-        })?
+        .map_err(|_| foreign())?
         .unwrap_or_else(|| call.to_owned());
-    syscall_number(abi, &name)
-        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {abi}"))
+    let table = match (in_compat, compat) {
+        (true, Some((compat, _))) => compat,
+        _ => abi,
+    };
+    let id = syscall_number(table, &name)
+        .ok_or_else(|| format!("{entry:?}: no syscall named {name:?} on {table}"))?;
+    Ok(match in_compat {
+        true => u64::from(id) | SYSCALL_32BIT,
+        false => u64::from(id),
+    })
 }
 
 /// A `rateLimit` in ns, as Tetragon reads it: seconds, or a number with an `s`, `m` or `h`
@@ -1068,8 +1104,20 @@ mod tests {
 
     /// `raw_syscalls/sys_enter` with args [id, id as uint64] and one selector filtering `index`.
     fn sys_enter_filtering(index: u32) -> CompiledPolicy {
+        let selector = format!(
+            "    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+        );
+        sys_enter_with(&selector, &[0; NS_RECORD_SLOTS]).unwrap()
+    }
+
+    /// `raw_syscalls/sys_enter` with args [id, id as uint64] and `selectors` (YAML list items),
+    /// compiled with `host` as the host's namespaces.
+    fn sys_enter_with(
+        selectors: &str,
+        host: &[u32; NS_RECORD_SLOTS],
+    ) -> Result<CompiledPolicy, Vec<String>> {
         let text = format!(
-            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n    - matchArgs:\n      - index: {index}\n        operator: Equal\n        values: [\"231\"]\n"
+            "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  tracepoints:\n  - subsystem: raw_syscalls\n    event: sys_enter\n    args:\n    - index: 4\n      type: syscall64\n    - index: 4\n      type: int64\n    selectors:\n{selectors}"
         );
         let policy = parse_str(&text, None).unwrap().remove(0);
         let format = tracepoint_format::parse(
@@ -1094,11 +1142,93 @@ mod tests {
         };
         let mut next_filter = 1;
         Compiler {
-            host_namespaces: &[0; NS_RECORD_SLOTS],
+            host_namespaces: host,
             next_filter: &mut next_filter,
         }
         .compile(&policy, &[hook])
-        .unwrap()
+    }
+
+    #[test]
+    fn namespace_capabilities_name_the_host_user_namespace() {
+        let mut host = [0; NS_RECORD_SLOTS];
+        host[NS_RECORD_SLOTS - 1] = 4026531837;
+        let compiled = sys_enter_with(
+            "    - matchCapabilities:\n      - operator: In\n        isNamespaceCapability: true\n        values: [CAP_CHOWN, CAP_NET_RAW]\n      - type: Permitted\n        operator: NotIn\n        values: [CAP_SYS_ADMIN]\n",
+            &host,
+        )
+        .unwrap();
+        let caps = &compiled.hooks[0].spec.selectors[0].capabilities;
+        assert_eq!((caps[0].op, caps[0].set), (op::IN, 0));
+        assert_eq!(caps[0].mask, 1 << 0 | 1 << 13);
+        assert_eq!(caps[0].host_user_ns, 4026531837);
+        assert_eq!((caps[1].set, caps[1].host_user_ns), (2, 0), "anywhere");
+        // Outside the host's user namespace only, whatever the operator.
+        assert!(!caps[0].applies_in(4026531837) && caps[0].applies_in(4026532999));
+        assert!(caps[1].applies_in(4026531837));
+    }
+
+    #[test]
+    fn changes_compile_to_watched_namespaces_and_one_capability_filter() {
+        let compiled = sys_enter_with(
+            "    - matchNamespaceChanges:\n      - operator: In\n        values: [Mnt, User]\n      matchCapabilityChanges:\n      - operator: NotIn\n        values: [CAP_SYS_ADMIN]\n",
+            &[0; NS_RECORD_SLOTS],
+        )
+        .unwrap();
+        let selector = &compiled.hooks[0].spec.selectors[0];
+        let ns = &selector.namespace_changes;
+        assert_eq!((ns.op, ns.mask), (op::IN, 1 << 2 | 1 << 9));
+        assert!(ns.watches(2) && ns.watches(9) && !ns.watches(4));
+        assert!(ns.changed(2, 10, 11) && !ns.changed(2, 10, 10));
+        assert!(!ns.changed(2, 0, 11), "unknown at exec: no change");
+        assert!(!ns.changed(4, 10, 11), "not watched");
+        let not_in = NamespaceChangeFilter {
+            op: op::NOT_IN,
+            mask: ns.mask,
+        };
+        assert!(not_in.changed(4, 10, 11) && !not_in.changed(2, 10, 11));
+        let caps = &selector.capability_changes;
+        let admin = 1 << 21;
+        assert_eq!((caps.op, caps.mask), (op::NOT_IN, admin));
+        // NotIn: others changed, not these; In: these changed.
+        assert!(caps.change_matches(admin | 1, admin));
+        assert!(!caps.change_matches(admin, 0));
+        assert!(!caps.change_matches(admin, admin), "no change");
+        let in_caps = CapabilityFilter {
+            op: op::IN,
+            ..*caps
+        };
+        assert!(in_caps.change_matches(admin, 0) && !in_caps.change_matches(admin | 1, admin));
+        // Two matchCapabilityChanges filters: Tetragon would evaluate the first only.
+        let errors = sys_enter_with(
+            "    - matchCapabilityChanges:\n      - operator: In\n        values: [CAP_CHOWN]\n      - operator: In\n        values: [CAP_KILL]\n",
+            &[0; NS_RECORD_SLOTS],
+        )
+        .unwrap_err();
+        assert!(errors[0].contains("one filter per selector"), "{errors:?}");
+    }
+
+    #[test]
+    fn notify_enforcer_is_a_kill_with_sigkill_only() {
+        let action = |sig: &str| {
+            sys_enter_with(
+                &format!(
+                    "    - matchActions:\n      - action: NotifyEnforcer\n        argError: -1\n{sig}"
+                ),
+                &[0; NS_RECORD_SLOTS],
+            )
+        };
+        let compiled = action("        argSig: 9\n").unwrap();
+        assert_eq!(
+            compiled.hooks[0].spec.selectors[0].actions[0].kind,
+            action::SIGKILL
+        );
+        for sig in ["", "        argSig: 15\n"] {
+            let errors = action(sig).unwrap_err();
+            assert!(
+                errors[0].contains("NotifyEnforcer") && errors[0].contains("argSig: 9"),
+                "{errors:?}"
+            );
+        }
     }
 
     #[test]
@@ -1106,7 +1236,10 @@ mod tests {
         let compiled = sys_enter_filtering(1);
         let hook = &compiled.hooks[0];
         assert_eq!(hook.spec.selectors[0].args[0].arg, 1, "by position");
-        assert_eq!(hook.spec.arg_kind[..2], [arg_kind::ULONG, arg_kind::LONG]);
+        assert_eq!(
+            hook.spec.arg_kind[..2],
+            [arg_kind::SYSCALL64, arg_kind::LONG]
+        );
         assert_eq!(hook.record_fields.len(), 2);
         assert_eq!(hook.record_fields[0].offset, 8);
         assert_eq!(
@@ -1134,8 +1267,10 @@ mod tests {
                 "syscalls",
                 &["sys_dup", "__x64_sys_dup2", "x64/sys_dup3"],
             ),
-            list("foreign", "syscalls", &["i386/sys_dup"]),
-            list("prefixed", "syscalls", &["__ia32_sys_dup"]),
+            list("compat", "syscalls", &["i386/sys_dup"]),
+            list("prefixed", "syscalls", &["__ia32_sys_dup", "sys_dup"]),
+            list("foreign", "syscalls", &["arm32/sys_dup"]),
+            list("foreign_prefix", "syscalls", &["__arm64_sys_dup"]),
             list("all", "generated_syscalls", &[]),
             list("unknown", "syscalls", &["sys_no_such_call"]),
         ];
@@ -1144,6 +1279,9 @@ mod tests {
             in_map_values(value, &lists, &mut out).map(|()| out.into_iter().collect::<Vec<_>>())
         };
         assert_eq!(expand("list:dups"), Ok(vec![32, 33, 292]));
+        // i386 dup is 41 (x64 socket): Tetragon's Is32Bit mark tells them apart.
+        assert_eq!(expand("list:compat"), Ok(vec![0x8000_0000 | 41]));
+        assert_eq!(expand("list:prefixed"), Ok(vec![32, 0x8000_0000 | 41]));
         assert_eq!(expand("3:5"), Ok(vec![3, 4, 5]));
         assert_eq!(
             expand("5:3"),
@@ -1158,8 +1296,8 @@ mod tests {
             "{all:?}"
         );
         for (value, part) in [
-            ("list:foreign", "not a x64 syscall"),
-            ("list:prefixed", "not a x64 syscall"),
+            ("list:foreign", "neither a x64 nor an i386 syscall"),
+            ("list:foreign_prefix", "neither a x64 nor an i386 syscall"),
             ("list:unknown", "no syscall named \"no_such_call\""),
             ("0:100000", "more than 16384 values"),
             ("x", "is not an integer"),

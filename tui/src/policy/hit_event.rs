@@ -2,7 +2,7 @@
 //! `process_uprobe` after the kind of hook, whatever mechanism served it here.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
-use tetrascope_shared::policy::{CredRecord, SockRecord, outcome};
+use tetrascope_shared::policy::{CredRecord, SYSCALL_32BIT, SockRecord, outcome};
 
 use super::{
     compile::{HookEvent, HookMeta},
@@ -11,7 +11,8 @@ use super::{
 use crate::{
     event::{
         CAPABILITIES, Capabilities, Event, EventBody, Process, ProcessCredentials, ProcessKprobe,
-        ProcessLsm, ProcessTracepoint, ProcessUprobe, SECURE_BITS, syscalls::native_abi,
+        ProcessLsm, ProcessTracepoint, ProcessUprobe, SECURE_BITS,
+        syscalls::{compat_abi, native_abi},
     },
     sensor::PolicyHit,
 };
@@ -136,6 +137,17 @@ fn action_name(result: u32, killing: bool) -> &'static str {
     }
 }
 
+/// A `syscall64` value as Tetragon shows it: `{id, abi}`, the ABI of a 32-bit syscall (marked
+/// with `Is32Bit`) being the compat one (`i386`).
+pub fn syscall_id(value: u64) -> Value {
+    match compat_abi() {
+        Some((abi, _)) if value & SYSCALL_32BIT != 0 => {
+            json!({ "id": (value & !SYSCALL_32BIT) as u32, "abi": abi })
+        }
+        _ => json!({ "id": value as u32, "abi": native_abi() }),
+    }
+}
+
 /// One `KprobeArgument` in protojson form (64-bit integers as strings).
 fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8>, u32)>) -> Value {
     use ArgType::*;
@@ -149,10 +161,7 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
         Uint8 | Uint16 | Uint32 => ("uint_arg", json!(value as u32)),
         Long | Sint64 | Int64 => ("long_arg", json!((value as i64).to_string())),
         Ulong | Uint64 | SizeT => ("size_arg", json!(value.to_string())),
-        Syscall64 => (
-            "syscall_id",
-            json!({ "id": value as u32, "abi": native_abi() }),
-        ),
+        Syscall64 => ("syscall_id", syscall_id(value)),
         String | Filename | DataLoc => ("string_arg", json!(text)),
         Fd | File | Kiocb => ("file_arg", json!({ "path": text })),
         Path | Dentry => ("path_arg", json!({ "path": text })),

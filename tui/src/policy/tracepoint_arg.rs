@@ -70,8 +70,9 @@ fn kind_of(ty: ArgType, field: &FormatField) -> Result<u32, String> {
         Int | Sint8 | Int8 | Sint16 | Int16 | Sint32 | Int32 => integer(arg_kind::INT),
         Uint8 | Uint16 | Uint32 => integer(arg_kind::UINT),
         Long | Sint64 | Int64 => integer(arg_kind::LONG),
-        // syscall64: the syscall number of `raw_syscalls` events.
-        Ulong | Uint64 | SizeT | Syscall64 => integer(arg_kind::ULONG),
+        Ulong | Uint64 | SizeT => integer(arg_kind::ULONG),
+        // syscall64: the syscall number of `raw_syscalls` events, marked when 32-bit.
+        Syscall64 => integer(arg_kind::SYSCALL64),
         Fd => integer(arg_kind::FD),
         Nop => Ok(arg_kind::NONE),
         String | Filename | DataLoc => match field.text() {

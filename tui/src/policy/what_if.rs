@@ -15,12 +15,12 @@
 //! mark across an exec of the same process, which a recording shows as a new process).
 use std::collections::{HashMap, HashSet};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
-        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SelectorSpec, action, arg_kind, hook_flags,
-        op, pid_flags, rate_scope,
+        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SYSCALL_32BIT, SelectorSpec, action,
+        arg_kind, hook_flags, op, pid_flags, rate_scope,
     },
     policy_semantics::{NO_PREFIX, rate_limited, string_verdict},
 };
@@ -32,7 +32,10 @@ use super::{
     resolve::{KernelFeatures, resolve},
 };
 use crate::{
-    event::{Event, EventBody, Namespaces, Process, args::field, strip_syscall_prefix},
+    event::{
+        Event, EventBody, Namespaces, Process, args::field, strip_syscall_prefix,
+        syscalls::compat_abi,
+    },
     sensor::tracefs::TRACEFS,
 };
 
@@ -299,8 +302,11 @@ impl WhatIf {
             }
         }
         // Recorded events carry capabilities by name only when Tetragon added them; a
-        // capability filter cannot be decided without them.
+        // capability filter cannot be decided without them. Nor can a change since the exec:
+        // events carry what the process has, not what it had at exec.
         selector.capabilities.iter().all(|f| f.op == op::NONE)
+            && selector.namespace_changes.op == op::NONE
+            && selector.capability_changes.op == op::NONE
     }
 
     fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
@@ -516,8 +522,17 @@ impl<'a> Values<'a> {
 }
 
 /// The integer of a `KprobeArgument` (`int_arg`, `uint_arg`, `long_arg`, `size_arg`, the id of
-/// a `syscall_id`), 64-bit ones written as strings.
+/// a `syscall_id`), 64-bit ones written as strings. A syscall of the compat ABI (`i386`) has
+/// Tetragon's `Is32Bit` mark, as the probes hold it.
 fn number_of(arg: &Value) -> Option<i64> {
+    if let Some(id) = arg.get("syscall_id") {
+        let number = id.get("id")?.as_i64()?;
+        let compat = compat_abi().is_some_and(|(abi, _)| id.get("abi") == Some(&json!(abi)));
+        return Some(match compat {
+            true => number | SYSCALL_32BIT as i64,
+            false => number,
+        });
+    }
     ["int_arg", "uint_arg", "long_arg", "size_arg"]
         .iter()
         .find_map(|member| arg.get(*member))

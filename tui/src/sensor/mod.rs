@@ -209,7 +209,9 @@ impl Sensor {
             } else {
                 image.pid
             };
-            self.policies.seed_process(image.pid, ns_pid, &image.binary);
+            let caps = procfs::capabilities(image.pid);
+            self.policies
+                .seed_process(image.pid, ns_pid, &image.binary, &image.ns, caps);
         }
     }
 

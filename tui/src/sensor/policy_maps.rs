@@ -15,10 +15,13 @@ use aya::{
         uprobe::{UProbeAttachLocation, UProbeAttachPoint, UProbeLinkId, UProbeScope},
     },
 };
-use tetrascope_shared::policy::{
-    HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS, MAX_POLICIES,
-    MAX_PROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch, TRACEPOINT_FIELDS,
-    TracepointField, TracepointSite, counter, mode, site,
+use tetrascope_shared::{
+    NS_RECORD_SLOTS,
+    policy::{
+        HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS,
+        MAX_POLICIES, MAX_PROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch,
+        TRACEPOINT_FIELDS, TracepointField, TracepointSite, counter, mode, site,
+    },
 };
 
 use super::{
@@ -222,14 +225,24 @@ impl PolicyMaps {
         Ok(())
     }
 
-    /// Seeds the binary of a process that exec'd before the probes were attached.
-    pub(super) fn seed_process(&mut self, tgid: u32, ns_pid: u32, binary: &str) {
+    /// Seeds the binary of a process that exec'd before the probes were attached, and its
+    /// namespaces and capabilities now as the baseline of changes (`None`: unknown).
+    pub(super) fn seed_process(
+        &mut self,
+        tgid: u32,
+        ns_pid: u32,
+        binary: &str,
+        ns: &[u32; NS_RECORD_SLOTS],
+        caps: Option<[u64; 3]>,
+    ) {
         let mut info = ProcessInfo {
             exec_pid: tgid,
             exec_ns_pid: ns_pid,
             binary_len: binary.len() as u32,
-            _pad: 0,
+            caps_known: u32::from(caps.is_some()),
             follow: 0,
+            caps: caps.unwrap_or_default(),
+            ns: *ns,
             binary: [0; MATCH_LEN],
             binary_tail: [0; tetrascope_shared::policy::POSTFIX_LEN],
         };

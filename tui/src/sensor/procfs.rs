@@ -96,6 +96,21 @@ fn namespace_pid_in(status: &str) -> Option<u32> {
     line.split_whitespace().last()?.parse().ok()
 }
 
+/// The capability sets (effective, inheritable, permitted) of process `pid` now, from
+/// `/proc/PID/status`.
+pub fn capabilities(pid: u32) -> Option<[u64; 3]> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    capabilities_in(&status)
+}
+
+fn capabilities_in(status: &str) -> Option<[u64; 3]> {
+    let set = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        u64::from_str_radix(line.split_whitespace().nth(1)?, 16).ok()
+    };
+    Some([set("CapEff:")?, set("CapInh:")?, set("CapPrm:")?])
+}
+
 /// The initial ("host") namespaces: PID 1's, or, where PID 1 cannot be inspected (it may hold
 /// capabilities we lack), kthreadd's: kernel threads always live in the initial namespaces.
 pub fn host_namespaces(proc_root: &Path) -> [u32; NS_RECORD_SLOTS] {
@@ -132,6 +147,13 @@ fn clock_ticks_per_second() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capability_sets_come_from_the_status_lines() {
+        let status = "Name:\tx\nCapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000003000\nCapBnd:\t000001ffffffffff\n";
+        assert_eq!(capabilities_in(status), Some([0x3000, 0, 0x1ff_ffff_ffff]));
+        assert_eq!(capabilities_in("Name:\tx\n"), None);
+    }
 
     #[test]
     fn stat_fields_count_from_the_last_parenthesis() {
