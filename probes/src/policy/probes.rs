@@ -13,7 +13,7 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::{ProbeCall, RETURN_SLOT, site};
 
-use super::{evaluate::Call, sites::run};
+use super::sites::{new_call, run};
 
 /// The registers at the entry of a return probe's function, by thread and slot (a recursive
 /// call of the same function replaces its caller's).
@@ -23,16 +23,13 @@ static PROBE_PENDING: LruHashMap<ProbeCall, [u64; 6]> = LruHashMap::with_max_ent
 #[uprobe]
 pub fn policy_probe(ctx: ProbeContext) -> u32 {
     let slot = unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32;
-    let mut call = Call {
-        raw: [0; 8],
-        ret: 0,
-        syscall: slot,
-        _pad: 0,
+    let Some(call) = new_call(slot) else {
+        return 0;
     };
     for (i, raw) in call.raw.iter_mut().take(6).enumerate() {
         *raw = ctx.arg::<u64>(i).unwrap_or(0);
     }
-    run(site::PROBE, slot, call);
+    run(site::PROBE, slot);
     0
 }
 
@@ -67,14 +64,12 @@ pub fn policy_retprobe(ctx: RetProbeContext) -> u32 {
     };
     let _ = PROBE_PENDING.remove(&key);
     let ret = ctx.ret::<u64>();
-    let mut call = Call {
-        raw: [0; 8],
-        ret: ret as i64,
-        syscall: key.slot,
-        _pad: 0,
+    let Some(call) = new_call(key.slot) else {
+        return 0;
     };
+    call.ret = ret as i64;
     call.raw[..6].copy_from_slice(&saved);
     call.raw[RETURN_SLOT as usize] = ret;
-    run(site::PROBE, key.slot, call);
+    run(site::PROBE, key.slot);
     0
 }

@@ -10,7 +10,7 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::site;
 
-use super::{evaluate::Call, sites::run};
+use super::sites::{new_call, run};
 
 /// Arguments read: a raw tracepoint passes at most 12, policies index the first ones.
 const RAW_ARGS: usize = 6;
@@ -18,11 +18,8 @@ const RAW_ARGS: usize = 6;
 #[raw_tracepoint]
 pub fn policy_raw_tracepoint(ctx: RawTracePointContext) -> i32 {
     let slot = unsafe { bpf_get_attach_cookie(ctx.as_ptr()) } as u32;
-    let mut call = Call {
-        raw: [0; 8],
-        ret: 0,
-        syscall: slot,
-        _pad: 0,
+    let Some(call) = new_call(slot) else {
+        return 0;
     };
     // Read through probe reads: a direct context access past the tracepoint's own arguments
     // would make the attachment fail, and the count differs between tracepoints.
@@ -30,6 +27,6 @@ pub fn policy_raw_tracepoint(ctx: RawTracePointContext) -> i32 {
     for (i, raw) in call.raw.iter_mut().take(RAW_ARGS).enumerate() {
         *raw = unsafe { bpf_probe_read_kernel(args.wrapping_add(i)) }.unwrap_or(0);
     }
-    run(site::PROBE, slot, call);
+    run(site::PROBE, slot);
     0
 }

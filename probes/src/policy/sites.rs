@@ -20,11 +20,8 @@ use crate::syscall_record::{SYSCALL_NR, arguments};
 #[tracepoint]
 pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
     let syscall = field::<i32>(&ctx, SYSCALL_NR) as u32;
-    let mut call = Call {
-        raw: [0; 8],
-        ret: 0,
-        syscall,
-        _pad: 0,
+    let Some(call) = new_call(syscall) else {
+        return 0;
     };
     call.raw[..6].copy_from_slice(&arguments(&ctx));
     if EXIT_HOOKS.get(syscall).is_some_and(|hooks| hooks.count > 0) {
@@ -37,7 +34,7 @@ pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
         };
         let _ = PENDING.insert(bpf_get_current_pid_tgid(), pending, 0);
     }
-    run(site::SYSCALL_ENTER, syscall, call);
+    run(site::SYSCALL_ENTER, syscall);
     0
 }
 
@@ -53,15 +50,12 @@ pub fn policy_sys_exit(ctx: TracePointContext) -> u32 {
     if pending.syscall != syscall {
         return 0;
     }
-    let mut raw = [0; 8];
-    raw[..6].copy_from_slice(&pending.raw);
-    let call = Call {
-        raw,
-        ret,
-        syscall,
-        _pad: 0,
+    let Some(call) = new_call(syscall) else {
+        return 0;
     };
-    run(site::SYSCALL_EXIT, syscall, call);
+    call.raw[..6].copy_from_slice(&pending.raw);
+    call.ret = ret;
+    run(site::SYSCALL_EXIT, syscall);
     0
 }
 
@@ -74,21 +68,34 @@ pub fn policy_open_exit(ctx: TracePointContext) -> u32 {
     if ret < 0 {
         return 0;
     }
-    let fd = ret as u64;
-    let call = Call {
-        raw: [fd, fd, 0, 0, 0, 0, 0, 0],
-        ret,
-        syscall,
-        _pad: 0,
+    let Some(call) = new_call(syscall) else {
+        return 0;
     };
-    run(site::FD_INSTALL, 0, call);
+    call.raw[0] = ret as u64;
+    call.raw[1] = ret as u64;
+    call.ret = ret;
+    run(site::FD_INSTALL, 0);
     0
 }
 
-/// Evaluates the hooks listed under `index` (a syscall number, tracepoint id or probe slot) of
-/// a site kind (`site::*`) on `call`.
+/// The call a site is about to evaluate, zeroed but for its syscall number (or tracepoint id,
+/// probe slot), in per-CPU memory: on the stack it would take 80 of the 512 bytes that the
+/// site, the `bpf_loop` callbacks and their callees share.
 #[inline(always)]
-pub(super) fn run(site: u32, index: u32, call: Call) {
+pub(super) fn new_call(syscall: u32) -> Option<&'static mut Call> {
+    let eval = EVAL.get_ptr_mut(0)?;
+    let call = unsafe { &mut (*eval).call };
+    call.raw = [0; 8];
+    call.ret = 0;
+    call.syscall = syscall;
+    call._pad = 0;
+    Some(call)
+}
+
+/// Evaluates the hooks listed under `index` (a syscall number, tracepoint id or probe slot) of
+/// a site kind (`site::*`) on the call [`new_call`] gave.
+#[inline(always)]
+pub(super) fn run(site: u32, index: u32) {
     let Some(hooks) = site_hooks(site, index) else {
         return;
     };
@@ -99,7 +106,6 @@ pub(super) fn run(site: u32, index: u32, call: Call) {
         return;
     };
     unsafe {
-        (*eval).call = call;
         (*eval).site = site;
         (*eval).site_index = index;
     }

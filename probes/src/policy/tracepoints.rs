@@ -15,9 +15,12 @@ use aya_ebpf::{
 };
 use tetrascope_shared::policy::{TRACEPOINT_FIELDS, TracepointField, field_kind, site};
 
-use super::{TRACEPOINT_SITES, evaluate::Call, sites::run};
+use super::{
+    EVAL, TRACEPOINT_SITES,
+    sites::{new_call, run},
+};
 
-/// The field reads in progress: `bpf_loop` verifies one round, however many fields there are.
+/// What the field reads need: the rest is in the per-CPU call (`new_call`).
 #[repr(C)]
 struct FieldReads {
     /// The record's address as a plain number: a context pointer cannot be stored as an
@@ -25,7 +28,6 @@ struct FieldReads {
     record: u64,
     id: u32,
     _pad: u32,
-    call: Call,
 }
 
 #[tracepoint]
@@ -38,16 +40,13 @@ pub fn policy_tracepoint(ctx: TracePointContext) -> u32 {
         return 0;
     };
     let count = tracepoint.field_count.min(TRACEPOINT_FIELDS as u32);
+    if new_call(id).is_none() {
+        return 0;
+    }
     let mut reads = FieldReads {
         record,
         id,
         _pad: 0,
-        call: Call {
-            raw: [0; 8],
-            ret: 0,
-            syscall: id,
-            _pad: 0,
-        },
     };
     unsafe {
         bpf_loop(
@@ -57,18 +56,21 @@ pub fn policy_tracepoint(ctx: TracePointContext) -> u32 {
             0,
         )
     };
-    run(site::TRACEPOINT, id, reads.call);
+    run(site::TRACEPOINT, id);
     0
 }
 
 #[inline(never)]
 extern "C" fn read_field_nth(index: u64, reads: *mut c_void) -> i64 {
-    let reads = unsafe { &mut *(reads as *mut FieldReads) };
-    let Some(tracepoint) = (unsafe { TRACEPOINT_SITES.get(&reads.id) }) else {
+    let reads = unsafe { &*(reads as *const FieldReads) };
+    let (Some(tracepoint), Some(eval)) = (
+        unsafe { TRACEPOINT_SITES.get(&reads.id) },
+        EVAL.get_ptr_mut(0),
+    ) else {
         return 1;
     };
     let i = (index as usize) & (TRACEPOINT_FIELDS - 1);
-    reads.call.raw[i] = read_field(reads.record as usize, &tracepoint.fields[i]);
+    unsafe { (*eval).call.raw[i] = read_field(reads.record as usize, &tracepoint.fields[i]) };
     0
 }
 
