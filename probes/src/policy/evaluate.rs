@@ -286,12 +286,20 @@ extern "C" fn selector_nth(index: u64, _: *mut c_void) -> i64 {
     let Some(spec) = HOOKS.get(eval.hook) else {
         return 1;
     };
-    let i = index as usize;
-    if i >= MAX_SELECTORS {
+    if index as usize >= MAX_SELECTORS {
         return 1;
     }
+    // LLVM spills the index before that check and reloads it after; 6.1's verifier keeps a
+    // spilled scalar's bounds only if it had them when spilled. This copy is written after the
+    // check, so its reloads stay bounded.
+    let mut copy = 0;
+    unsafe { core::ptr::write_volatile(&raw mut copy, index as usize) };
+    let i = unsafe { core::ptr::read_volatile(&raw const copy) };
     let process = unsafe { PROCS.get(eval.tgid) };
-    if selector_matches(spec, &spec.selectors[i], hit, eval, process) {
+    let Some(selector) = spec.selectors.get(i) else {
+        return 1;
+    };
+    if selector_matches(spec, selector, hit, eval, process) {
         eval.chosen = index as u32 + 1;
         return 1;
     }
