@@ -19,6 +19,23 @@ pub fn field<T: Copy>(ctx: &TracePointContext, offset: usize) -> T {
 /// record, and the read past it stays inside the kernel's trace buffer.
 #[inline(always)]
 pub fn arguments(ctx: &TracePointContext) -> [u64; 6] {
+    let mut args = [0; 6];
+    read_arguments(ctx, &mut args);
+    args
+}
+
+/// As [`arguments`], into `out` (per-CPU memory spares the stack); zeroes when unreadable.
+#[inline(always)]
+pub fn read_arguments(ctx: &TracePointContext, out: &mut [u64; 6]) {
     let args = ctx.as_ptr() as usize + SYSCALL_ARGS;
-    unsafe { aya_ebpf::helpers::bpf_probe_read_kernel(args as *const [u64; 6]) }.unwrap_or([0; 6])
+    let read = unsafe {
+        aya_ebpf::helpers::generated::bpf_probe_read_kernel(
+            out.as_mut_ptr() as *mut core::ffi::c_void,
+            size_of::<[u64; 6]>() as u32,
+            args as *const core::ffi::c_void,
+        )
+    };
+    if read != 0 {
+        *out = [0; 6];
+    }
 }

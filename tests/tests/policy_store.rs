@@ -31,20 +31,20 @@ fn unsupported_and_duplicate_policies_leave_the_running_one_alone() {
 
         let duplicate = source.add_policy(iris.clone(), PolicySource::Api, None);
         assert!(matches!(duplicate, Err(e) if e.contains("loaded already")));
-        let rawtp = source
+        let usdt = source
             .add_policy(
-                common::shared_policy("tetragon-examples/rawtp.yaml"),
+                common::shared_policy("tetragon-examples/usdt.yaml"),
                 PolicySource::Api,
                 None,
             )
             .unwrap();
-        assert_eq!(rawtp.status, PolicyStatus::Unsupported);
+        assert_eq!(usdt.status, PolicyStatus::Unsupported);
         assert!(
-            rawtp.problems[0].contains("raw tracepoints"),
+            usdt.problems[0].contains("USDT hooks are not implemented"),
             "{:?}",
-            rawtp.problems
+            usdt.problems
         );
-        assert!(source.set_policy_mode("rawtp", Mode::Enforce).is_err());
+        assert!(source.set_policy_mode("usdts", Mode::Enforce).is_err());
 
         std::fs::create_dir_all("/usr/irissys/mgr").unwrap();
         std::fs::write("/usr/irissys/mgr/iris.key", "KEY\n").unwrap();

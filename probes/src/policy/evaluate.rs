@@ -54,7 +54,15 @@ pub struct EvalState {
     skip: u32,
     /// 1-based index of the first matching selector.
     chosen: u32,
-    _pad: u32,
+    /// What the chosen selector's change filters saw change (`rebase::*`): the process's new
+    /// baseline, recorded once the selectors are done.
+    rebase: u32,
+}
+
+/// `EvalState::rebase`
+mod rebase {
+    pub const NAMESPACES: u32 = 1;
+    pub const CAPABILITIES: u32 = 2;
 }
 
 /// Evaluates hook `hook_id` for the current task, on the call in `EVAL`.
@@ -88,6 +96,7 @@ pub fn evaluate(hook_id: u32) {
     eval.strings_used = 0;
     eval.skip = 0;
     eval.chosen = 0;
+    eval.rebase = 0;
     unsafe {
         bpf_loop(
             MAX_HOOK_ARGS as u32,
@@ -111,6 +120,16 @@ pub fn evaluate(hook_id: u32) {
         };
         if eval.chosen == 0 {
             return;
+        }
+        // Here, not in the selector's own call chain: that chain has no stack to spare on
+        // kernels that round every frame up to 32 bytes (6.1).
+        if eval.rebase != 0 {
+            process::record_baseline(
+                tgid,
+                eval.task as usize,
+                eval.rebase & rebase::NAMESPACES != 0,
+                eval.rebase & rebase::CAPABILITIES != 0,
+            );
         }
     }
     hit.outcome = 0;
@@ -674,8 +693,17 @@ fn changes_match(selector: &SelectorSpec, task: usize, tgid: u32, process: &Proc
         }
     }
     // The last filter of the selector passed: it matches. A change is told once: what the
-    // process has now is the new baseline.
-    process::record_baseline(tgid, task, namespaces.op != op::NONE, caps.op != op::NONE);
+    // process has now becomes the new baseline (recorded by `evaluate`).
+    if let Some(eval) = EVAL.get_ptr_mut(0) {
+        let mut rebase = 0;
+        if namespaces.op != op::NONE {
+            rebase |= rebase::NAMESPACES;
+        }
+        if caps.op != op::NONE {
+            rebase |= rebase::CAPABILITIES;
+        }
+        unsafe { (*eval).rebase = rebase };
+    }
     true
 }
 

@@ -15,7 +15,7 @@ use super::{
 };
 
 pub(super) use crate::syscall_record::{SYSCALL_ARGS, field};
-use crate::syscall_record::{SYSCALL_NR, arguments};
+use crate::syscall_record::{SYSCALL_NR, read_arguments};
 
 #[tracepoint]
 pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
@@ -23,14 +23,13 @@ pub fn policy_sys_enter(ctx: TracePointContext) -> u32 {
     let Some(call) = new_call(syscall) else {
         return 0;
     };
-    call.raw[..6].copy_from_slice(&arguments(&ctx));
+    let args = unsafe { &mut *(call.raw.as_mut_ptr() as *mut [u64; 6]) };
+    read_arguments(&ctx, args);
     if EXIT_HOOKS.get(syscall).is_some_and(|hooks| hooks.count > 0) {
-        let mut raw = [0; 6];
-        raw.copy_from_slice(&call.raw[..6]);
         let pending = PendingCall {
             syscall,
             _pad: 0,
-            raw,
+            raw: *args,
         };
         let _ = PENDING.insert(bpf_get_current_pid_tgid(), pending, 0);
     }
@@ -43,19 +42,20 @@ pub fn policy_sys_exit(ctx: TracePointContext) -> u32 {
     let syscall = field::<i32>(&ctx, SYSCALL_NR) as u32;
     let ret = field::<i64>(&ctx, SYSCALL_ARGS);
     let pid_tgid = bpf_get_current_pid_tgid();
-    let Some(pending) = (unsafe { PENDING.get(pid_tgid) }).copied() else {
+    // Read in place (a copy on the stack would cost the evaluation's callees their room).
+    let Some(pending) = (unsafe { PENDING.get(pid_tgid) }) else {
         return 0;
     };
-    let _ = PENDING.remove(pid_tgid);
-    if pending.syscall != syscall {
-        return 0;
+    let matched = pending.syscall == syscall;
+    let call = new_call(syscall);
+    if let (true, Some(call)) = (matched, call) {
+        call.raw[..6].copy_from_slice(&pending.raw);
+        call.ret = ret;
     }
-    let Some(call) = new_call(syscall) else {
-        return 0;
-    };
-    call.raw[..6].copy_from_slice(&pending.raw);
-    call.ret = ret;
-    run(site::SYSCALL_EXIT, syscall);
+    let _ = PENDING.remove(pid_tgid);
+    if matched {
+        run(site::SYSCALL_EXIT, syscall);
+    }
     0
 }
 
