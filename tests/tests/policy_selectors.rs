@@ -25,10 +25,7 @@ use tetrascope::{
 };
 
 fn policy(name: &str, spec: &str) -> TracingPolicy {
-    let text = format!(
-        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
-    );
-    policy::parse_str(&text, None).unwrap().remove(0)
+    common::policy_with_spec(name, spec)
 }
 
 /// A policy posting openat(2) of files whose name ends in `suffix`, with more selector fields.

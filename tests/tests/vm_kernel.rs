@@ -4,7 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{shared_dir, tetrascope_bin, vm::Vm};
+use common::{
+    shared_dir, tetrascope_bin,
+    vm::{Vm, start_tetrascope_with},
+};
 
 /// The VM with tetrascope at /usr/bin/tetrascope and the IRIS policy at /root/iris.yaml.
 fn vm_with_tetrascope(vm: Option<Vm>) -> Option<Vm> {
@@ -77,22 +80,15 @@ echo "policy check: $?"
 /// the key is SIGKILLed (status 137), other reads are not.
 fn iris_policy_kills_the_reader_of_the_key(vm: Vm) {
     let out = vm.run(
-        r#"
+        &(r#"
 mkdir -p /usr/irissys/mgr
 echo IRIS-LICENSE-KEY > /usr/irissys/mgr/iris.key
 echo harmless > /root/other.txt
 start=$(cut -d' ' -f1 /proc/uptime)
-tetrascope getevents -o json --policy /root/iris.yaml > /tmp/events.json 2> /tmp/stderr.txt &
-pid=$!
-until grep -q 'policy iris-read-file-sigkill enabled (enforce)' /tmp/stderr.txt; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "tetrascope did not enable the policy:"
-        cat /tmp/stderr.txt
-        exit 1
-    fi
-    sleep 0.2
-done
-echo "policy enabled: uptime $start -> $(cut -d' ' -f1 /proc/uptime)"
+"#
+        .to_owned()
+            + &start_tetrascope_with("/root/iris.yaml", "iris-read-file-sigkill")
+            + r#"echo "policy enabled: uptime $start -> $(cut -d' ' -f1 /proc/uptime)"
 status=0
 head -c 5 /usr/irissys/mgr/iris.key > /tmp/key.out || status=$?
 echo "key reader: $status"
@@ -106,7 +102,7 @@ echo "--- the kill"
 grep KPROBE_ACTION_SIGKILL /tmp/events.json | head -n 1
 echo "--- policy check (tracefs mounted now)"
 tetrascope policy check /root/iris.yaml
-"#,
+"#),
         Duration::from_secs(180),
     );
     eprintln!(

@@ -7,7 +7,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::{tetrascope_bin, vm::Vm};
+use common::{
+    tetrascope_bin,
+    vm::{Vm, start_tetrascope_with},
+};
 use serde_json::Value;
 
 #[test]
@@ -23,23 +26,16 @@ fn kprobes_kretprobes_and_lsm_hooks_observe_and_kill_on_a_kernel_with_kprobes() 
         .with_file(tetrascope_bin(), "/usr/bin/tetrascope")
         .with_file(policy, "/root/kprobes.yaml");
     let out = vm.run(
-        r#"
+        &(r#"
 echo secret > /root/kprobe-secret.txt
 printf '0123456789' > /root/kretprobe.txt
 cp /bin/busybox /root/lsm-denied
 echo "--- policy check"
 tetrascope policy check /root/kprobes.yaml
-tetrascope getevents -o json --policy /root/kprobes.yaml > /tmp/events.json 2> /tmp/stderr.txt &
-pid=$!
-until grep -q 'policy vm-kprobes enabled (enforce)' /tmp/stderr.txt; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "tetrascope did not enable the policy:"
-        cat /tmp/stderr.txt
-        exit 1
-    fi
-    sleep 0.2
-done
-status=0; /bin/busybox cat /root/kprobe-secret.txt > /tmp/secret.out || status=$?
+"#
+        .to_owned()
+            + &start_tetrascope_with("/root/kprobes.yaml", "vm-kprobes")
+            + r#"status=0; /bin/busybox cat /root/kprobe-secret.txt > /tmp/secret.out || status=$?
 echo "secret reader: $status, $(wc -c < /tmp/secret.out) bytes"
 # dd reads (busybox cat would use sendfile, which does not go through vfs_read).
 status=0; /bin/busybox dd if=/root/kretprobe.txt of=/dev/null bs=64 || status=$?
@@ -61,7 +57,7 @@ echo "--- stderr"
 cat /tmp/stderr.txt
 echo "--- events"
 grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
-"#,
+"#),
         Duration::from_secs(240),
     );
     eprintln!(

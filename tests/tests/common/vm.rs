@@ -346,3 +346,23 @@ poweroff -f
 "#
     )
 }
+
+/// Guest shell that starts `tetrascope getevents -o json --policy POLICY` in the background
+/// (events to /tmp/events.json, stderr to /tmp/stderr.txt, its pid in `$pid`) and waits until
+/// the policy named `name` is enabled in enforce mode, or fails the script with tetrascope's
+/// stderr.
+pub fn start_tetrascope_with(policy: &str, name: &str) -> String {
+    format!(
+        r#"tetrascope getevents -o json --policy {policy} > /tmp/events.json 2> /tmp/stderr.txt &
+pid=$!
+until grep -q 'policy {name} enabled (enforce)' /tmp/stderr.txt; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+        echo "tetrascope did not enable the policy:"
+        cat /tmp/stderr.txt
+        exit 1
+    fi
+    sleep 0.2
+done
+"#
+    )
+}

@@ -55,23 +55,10 @@ pub fn attach_raw_tracepoint(
     cookie: u64,
 ) -> io::Result<CookieLink> {
     let name = CString::new(name).map_err(io::Error::other)?;
-    // bpf_attr.raw_tracepoint: name, prog_fd, padding, cookie.
-    let attr: [u64; 3] = [name.as_ptr() as u64, program.as_raw_fd() as u64, cookie];
-    // SAFETY: attr is a valid bpf_attr prefix of the size passed; name outlives the call.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_bpf,
-            BPF_RAW_TRACEPOINT_OPEN,
-            attr.as_ptr(),
-            size_of_val(&attr) as libc::c_uint,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // bpf_attr.raw_tracepoint: name, prog_fd, padding, cookie (name outlives the call).
+    let attr = [name.as_ptr() as u64, program.as_raw_fd() as u64, cookie];
     Ok(CookieLink {
-        // SAFETY: the syscall returned a new fd that nothing else owns.
-        _link: unsafe { OwnedFd::from_raw_fd(fd as i32) },
+        _link: bpf_new_fd(BPF_RAW_TRACEPOINT_OPEN, &attr)?,
         _perf_event: None,
     })
 }
@@ -105,29 +92,35 @@ fn open_perf_event(kind: u64, config: u64, config1: u64) -> io::Result<OwnedFd> 
 
 fn link(program: BorrowedFd<'_>, perf_event: OwnedFd, cookie: u64) -> io::Result<CookieLink> {
     // bpf_attr.link_create: prog_fd, target_fd, attach_type, flags, then perf_event.bpf_cookie.
-    let attr: [u64; 4] = [
+    let attr = [
         program.as_raw_fd() as u64 | (perf_event.as_raw_fd() as u64) << 32,
         BPF_PERF_EVENT,
         cookie,
         0,
     ];
-    // SAFETY: attr is a valid bpf_attr prefix of the size passed.
+    Ok(CookieLink {
+        _link: bpf_new_fd(BPF_LINK_CREATE, &attr)?,
+        _perf_event: Some(perf_event),
+    })
+}
+
+/// A `bpf` command that returns a new fd, with `attr` as the prefix of its `bpf_attr`.
+fn bpf_new_fd(command: libc::c_long, attr: &[u64]) -> io::Result<OwnedFd> {
+    // SAFETY: attr is a valid bpf_attr prefix of the size passed, and what its words point to
+    // outlives the call (the callers' duty).
     let fd = unsafe {
         libc::syscall(
             libc::SYS_bpf,
-            BPF_LINK_CREATE,
+            command,
             attr.as_ptr(),
-            size_of_val(&attr) as libc::c_uint,
+            size_of_val(attr) as libc::c_uint,
         )
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(CookieLink {
-        // SAFETY: as above.
-        _link: unsafe { OwnedFd::from_raw_fd(fd as i32) },
-        _perf_event: Some(perf_event),
-    })
+    // SAFETY: the syscall returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// The bit of `config` that makes a kprobe a kretprobe (`config:0` in the PMU's format).
