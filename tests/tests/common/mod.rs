@@ -341,7 +341,9 @@ pub fn policy_with_spec(name: &str, spec: &str) -> tetrascope::policy::model::Tr
     let text = format!(
         "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
     );
-    tetrascope::policy::parse_str(&text, None).unwrap().remove(0)
+    tetrascope::policy::parse_str(&text, None)
+        .unwrap()
+        .remove(0)
 }
 
 pub fn shared_policy(name: &str) -> tetrascope::policy::model::TracingPolicy {
