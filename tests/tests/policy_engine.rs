@@ -5,49 +5,18 @@ mod common;
 
 use std::{collections::BTreeMap, path::Path, process::Command};
 
-use common::{marker_dir, require_root};
+use common::{
+    engine::{openat_policy, policy, start},
+    marker_dir, require_root,
+};
 use tetrascope::{
     event::{Event, EventBody},
-    policy::{
-        self,
-        hit_event::policy_name,
-        model::{Mode, TracingPolicy},
-        store::{PolicySource, PolicyStatus},
-        what_if::WhatIf,
-    },
-    sensor::SensorOptions,
+    policy::{self, hit_event::policy_name, model::Mode, what_if::WhatIf},
     source::local::LocalSource,
 };
 
-fn policy(name: &str, spec: &str) -> TracingPolicy {
-    common::policy_with_spec(name, spec)
-}
-
-/// A policy posting openat(2) of files whose name ends in `suffix`, with extra action fields.
-fn openat_policy(name: &str, suffix: &str, post: &str) -> TracingPolicy {
-    policy(
-        name,
-        &format!(
-            "  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"{suffix}\"]\n      matchActions:\n      - action: Post{post}\n"
-        ),
-    )
-}
-
-/// The live engine with `policies` loaded (enforce), without the file and syscall observations.
-fn start(policies: &[&TracingPolicy]) -> LocalSource {
-    let options = SensorOptions {
-        syscalls: false,
-        files: false,
-    };
-    let (mut source, _, _) = LocalSource::start("engine".into(), options).unwrap();
-    for policy in policies {
-        let entry = source
-            .add_policy((*policy).clone(), PolicySource::Api, Some(Mode::Enforce))
-            .unwrap();
-        assert_eq!(entry.status, PolicyStatus::Enabled, "{:?}", entry.problems);
-    }
-    source
-}
+/// An openat policy's selector tail that posts.
+const POST: &str = "      matchActions:\n      - action: Post\n";
 
 /// Everything the probes reported so far, as events.
 fn drain(source: &mut LocalSource) -> Vec<Event> {
@@ -95,14 +64,14 @@ fn rate_limited_posts_count_once_per_window_and_scope() {
     let dir = marker_dir("rate-limit");
     std::fs::write(dir.join("x.rate-target"), "x").unwrap();
     // The same opens, posted every time and rate limited per process.
-    let every = openat_policy("rate-every", ".rate-target", "");
+    let every = openat_policy("rate-every", ".rate-target", POST);
     let limited = openat_policy(
         "rate-limited",
         ".rate-target",
-        "\n        rateLimit: 2s\n        rateLimitScope: process",
+        "      matchActions:\n      - action: Post\n        rateLimit: 2s\n        rateLimitScope: process\n",
     );
     common::runtime().block_on(async {
-        let mut source = start(&[&every, &limited]);
+        let mut source = start(&[&every, &limited], Mode::Enforce);
         // Two threads of one process share its window; after the window, one more post.
         let first = python(
             &dir,
@@ -194,7 +163,7 @@ fn in_map_catches_exactly_the_listed_syscalls_and_not_in_map_the_others() {
     );
     let every = sys_enter("every-syscall", "");
     common::runtime().block_on(async {
-        let mut source = start(&[&listed, &others, &every]);
+        let mut source = start(&[&listed, &others, &every], Mode::Enforce);
         let pid = python_as(
             &dir,
             &interpreter,
@@ -256,7 +225,7 @@ fn follow_children_catches_what_the_binary_forks_after_the_load_only() {
     while !ready.exists() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let follow = openat_policy("follow-children", ".follow-target", "")
+    let follow = openat_policy("follow-children", ".follow-target", POST)
         .yaml
         .replace(
             "    - matchArgs:",
@@ -266,9 +235,9 @@ fn follow_children_catches_what_the_binary_forks_after_the_load_only() {
         )
         .replace("action: Post", "action: Sigkill");
     let follow = policy::parse_str(&follow, None).unwrap().remove(0);
-    let every = openat_policy("follow-every", ".follow-target", "");
+    let every = openat_policy("follow-every", ".follow-target", POST);
     common::runtime().block_on(async {
-        let mut source = start(&[&follow, &every]);
+        let mut source = start(&[&follow, &every], Mode::Enforce);
         std::fs::write(&go, "").unwrap();
         assert!(early.wait().unwrap().success());
         let direct = Command::new("/usr/bin/cat").arg(&target).output().unwrap();
@@ -354,7 +323,7 @@ fn char_buf_with_size_arg_carries_the_bytes_written_and_truncates_past_the_cap()
     let short = b"tetrascope char_buf \x00\xff\x01 end".to_vec();
     let long: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
     common::runtime().block_on(async {
-        let mut source = start(&[&writes]);
+        let mut source = start(&[&writes], Mode::Enforce);
         let pid = python_as(
             &dir,
             &interpreter,
@@ -408,7 +377,7 @@ fn char_buf_with_return_copy_carries_what_read_returned() {
         ),
     );
     common::runtime().block_on(async {
-        let mut source = start(&[&reads]);
+        let mut source = start(&[&reads], Mode::Enforce);
         // The buffer is larger than the file: what the call returned is what it holds.
         let pid = python_as(
             &dir,

@@ -10,49 +10,20 @@ use std::{
     process::{Command, Output},
 };
 
-use common::{marker_dir, require_root};
+use common::{
+    engine::{openat_policy, policy, start},
+    marker_dir, require_root,
+};
 use tetrascope::{
     event::{Event, EventBody},
     policy::{
         self,
         hit_event::policy_name,
         model::{Mode, TracingPolicy},
-        store::{PolicySource, PolicyStatus},
         what_if::WhatIf,
     },
-    sensor::SensorOptions,
     source::local::LocalSource,
 };
-
-fn policy(name: &str, spec: &str) -> TracingPolicy {
-    common::policy_with_spec(name, spec)
-}
-
-/// A policy posting openat(2) of files whose name ends in `suffix`, with more selector fields.
-fn openat_policy(name: &str, suffix: &str, selector: &str) -> TracingPolicy {
-    policy(
-        name,
-        &format!(
-            "  kprobes:\n  - call: sys_openat\n    syscall: true\n    args:\n    - index: 1\n      type: string\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\"{suffix}\"]\n{selector}"
-        ),
-    )
-}
-
-/// The live engine with `policies` loaded in `mode`, without the file and syscall observations.
-fn start(policies: &[&TracingPolicy], mode: Mode) -> LocalSource {
-    let options = SensorOptions {
-        syscalls: false,
-        files: false,
-    };
-    let (mut source, _, _) = LocalSource::start("selectors".into(), options).unwrap();
-    for policy in policies {
-        let entry = source
-            .add_policy((*policy).clone(), PolicySource::Api, Some(mode))
-            .unwrap();
-        assert_eq!(entry.status, PolicyStatus::Enabled, "{:?}", entry.problems);
-    }
-    source
-}
 
 fn drain(source: &mut LocalSource) -> Vec<Event> {
     let mut events = Vec::new();

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the built binary, root checks, live captures.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod engine;
 pub mod kube;
 pub mod kubelet;
 pub mod pki;
@@ -336,16 +337,6 @@ pub fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// The first policy of a file under ../shared/policies.
-/// A policy named `name` whose spec is `spec` (YAML indented under `spec:`).
-pub fn policy_with_spec(name: &str, spec: &str) -> tetrascope::policy::model::TracingPolicy {
-    let text = format!(
-        "apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: {name}\nspec:\n{spec}"
-    );
-    tetrascope::policy::parse_str(&text, None)
-        .unwrap()
-        .remove(0)
-}
-
 pub fn shared_policy(name: &str) -> tetrascope::policy::model::TracingPolicy {
     tetrascope::policy::load_file(&shared_dir().join("policies").join(name))
         .unwrap()
