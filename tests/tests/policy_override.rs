@@ -8,12 +8,14 @@ use std::{fs, net::TcpListener, path::Path, process::Command};
 use common::{LiveCapture, marker_dir, require_root};
 use serde_json::Value;
 
-/// A copy of bash under a name of its own: the policy selects it by binary.
-fn own_bash(dir: &Path, name: &str) -> String {
+/// A copy of perl under a name of its own: the policy selects it by binary.
+fn own_perl(dir: &Path, name: &str) -> String {
     let binary = dir.join(name);
-    fs::copy("/usr/bin/bash", &binary).unwrap();
+    fs::copy(PERL, &binary).unwrap();
     binary.display().to_string()
 }
+
+const PERL: &str = "/usr/bin/perl";
 
 fn deny_connect_policy(name: &str, binary: &str, mode: &str) -> String {
     format!(
@@ -42,10 +44,18 @@ spec:
     )
 }
 
-/// What bash says when it opens a TCP connection to `port` (empty when it connected).
-fn bash_connect(bash: &str, port: u16) -> (bool, String) {
-    let out = Command::new(bash)
-        .args(["-c", &format!("exec 3<>/dev/tcp/127.0.0.1/{port}")])
+/// Whether `perl` connected to 127.0.0.1:`port`, and what it said. Exactly one socket(2) and
+/// one connect(2): bash's /dev/tcp goes through getaddrinfo, whose calls depend on the host.
+fn perl_connect(perl: &str, port: u16) -> (bool, String) {
+    let out = Command::new(perl)
+        .args([
+            "-MSocket",
+            "-e",
+            "socket(my $s, PF_INET, SOCK_STREAM, 0) or die \"socket: $!\\n\";
+             connect($s, pack_sockaddr_in($ARGV[0], inet_aton('127.0.0.1')))
+                 or die \"connect: $!\\n\";",
+            &port.to_string(),
+        ])
         .output()
         .unwrap();
     (
@@ -68,8 +78,8 @@ fn override_fails_the_connect_with_the_policy_error_and_monitor_mode_only_report
         return;
     }
     let dir = marker_dir("override");
-    let denied = own_bash(&dir, "ov-denied");
-    let watched = own_bash(&dir, "ov-watched");
+    let denied = own_perl(&dir, "ov-denied");
+    let watched = own_perl(&dir, "ov-watched");
     let policies = dir.join("policies");
     fs::create_dir_all(&policies).unwrap();
     fs::write(
@@ -88,14 +98,14 @@ fn override_fails_the_connect_with_the_policy_error_and_monitor_mode_only_report
     let capture = LiveCapture::start(&["--policy", policies.to_str().unwrap()]);
     capture.wait_stderr("policy ov-deny enabled (enforce)");
     capture.wait_stderr("policy ov-watch enabled (monitor)");
-    let (denied_ok, denied_says) = bash_connect(&denied, port);
-    let (watched_ok, watched_says) = bash_connect(&watched, port);
-    let (other_ok, other_says) = bash_connect("/usr/bin/bash", port);
+    let (denied_ok, denied_says) = perl_connect(&denied, port);
+    let (watched_ok, watched_says) = perl_connect(&watched, port);
+    let (other_ok, other_says) = perl_connect(PERL, port);
     let (events, _) = capture.stop();
     // After the policy is gone, the same binary connects again.
-    let (after_ok, after_says) = bash_connect(&denied, port);
+    let (after_ok, after_says) = perl_connect(&denied, port);
 
-    assert!(!denied_ok, "the denied bash connected");
+    assert!(!denied_ok, "the denied perl connected");
     assert!(
         denied_says.contains("Permission denied"),
         "EACCES (argError -13): {denied_says}"
