@@ -51,6 +51,12 @@ pub struct Offsets {
     pub sock_v6_saddr: u32,
     pub sock_protocol: u32,
     pub sock_type: u32,
+    /// `socket.sk`: a `socket` kprobe argument's sock; `file.f_inode`, `inode.i_mode` and
+    /// `file.private_data`: the socket of a socket fd.
+    pub socket_sk: u32,
+    pub file_f_inode: u32,
+    pub inode_i_mode: u32,
+    pub file_private_data: u32,
     pub cred_user_ns: u32,
     pub user_ns_ns: u32,
     pub ns_common_inum: u32,

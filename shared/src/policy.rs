@@ -90,6 +90,21 @@ pub mod arg_kind {
     pub const SYSCALL64: u32 = 15;
     /// A kernel function's `struct sock *`: a [`super::SockRecord`] in the string slot.
     pub const SOCK: u32 = 16;
+    /// A kernel function's `struct sockaddr *`: a [`super::SockRecord`] holding its family, and
+    /// its address and port as the source ones (how Tetragon's socket operators read it).
+    pub const SOCKADDR: u32 = 17;
+    /// A syscall's `struct sockaddr __user *` (connect, bind, sendto): as `SOCKADDR`.
+    pub const USER_SOCKADDR: u32 = 18;
+    /// A kernel function's `struct socket *`: its sock, as `SOCK`.
+    pub const SOCKET: u32 = 19;
+    /// A syscall's socket fd read as `SOCK` (a `socket` argument of `security_socket_connect`
+    /// served at connect's entry); an fd that is no socket fails the hook.
+    pub const SOCKET_FD: u32 = 20;
+
+    /// Kinds read as a [`super::SockRecord`] (compared by the socket operators).
+    pub const fn is_socket(kind: u32) -> bool {
+        matches!(kind, SOCK | SOCKADDR | USER_SOCKADDR | SOCKET | SOCKET_FD)
+    }
 
     /// Kinds read as a string or a path (compared by the string operators).
     pub const fn is_text(kind: u32) -> bool {
@@ -112,7 +127,8 @@ pub struct CredRecord {
     pub caps: [u64; 3],
 }
 
-/// A `sock` argument as the probes copy it into its string slot (ports in host order).
+/// A `sock` argument as the probes copy it into its string slot (ports in host order). A
+/// `sockaddr` fills `family`, `saddr` and `sport` only.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SockRecord {
@@ -224,7 +240,37 @@ pub mod op {
     /// Integer set membership through `IN_MAP_VALUES` (unbounded value count).
     pub const IN_MAP: u32 = 14;
     pub const NOT_IN_MAP: u32 = 15;
+    /// Socket operators on a [`super::SockRecord`]. Addresses: whether the address is in one
+    /// of the filter's CIDRs (`ADDRESSES`). Ports, protocol, family, state: `values` holds
+    /// ranges, each `low | high << 32`. Priv: the port is below 1024.
+    pub const SADDR: u32 = 16;
+    pub const NOT_SADDR: u32 = 17;
+    pub const DADDR: u32 = 18;
+    pub const NOT_DADDR: u32 = 19;
+    pub const SPORT: u32 = 20;
+    pub const NOT_SPORT: u32 = 21;
+    pub const SPORT_PRIV: u32 = 22;
+    pub const NOT_SPORT_PRIV: u32 = 23;
+    pub const DPORT: u32 = 24;
+    pub const NOT_DPORT: u32 = 25;
+    pub const DPORT_PRIV: u32 = 26;
+    pub const NOT_DPORT_PRIV: u32 = 27;
+    pub const PROTOCOL: u32 = 28;
+    pub const FAMILY: u32 = 29;
+    pub const STATE: u32 = 30;
 }
+
+/// Data of `ADDRESSES`' keys: a filter's CIDR, IPv4 ones mapped into IPv6 (`::ffff:a.b.c.d`)
+/// so that one trie serves both; the key's prefix length covers `filter` and the CIDR's bits.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddressMatch {
+    pub filter: u32,
+    pub address: [u8; 16],
+}
+
+/// CIDRs `ADDRESSES` holds across all policies.
+pub const MAX_ADDRESSES: u32 = 4096;
 
 /// Values `IN_MAP_VALUES` holds across all policies.
 pub const MAX_IN_MAP_VALUES: u32 = 16384;
@@ -587,6 +633,7 @@ mod pod {
     unsafe impl aya::Pod for PolicyCgroup {}
     unsafe impl aya::Pod for HookSpec {}
     unsafe impl aya::Pod for StringMatch {}
+    unsafe impl aya::Pod for AddressMatch {}
     unsafe impl aya::Pod for FollowedPath {}
     unsafe impl aya::Pod for FdKey {}
     unsafe impl aya::Pod for ProcessInfo {}

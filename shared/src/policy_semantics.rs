@@ -1,7 +1,8 @@
 //! The meaning of the compiled filters, written once: the probes evaluate them in the kernel
 //! and userspace evaluates them on recorded events (what-if), with these same functions.
 use crate::policy::{
-    ArgFilter, CapabilityFilter, MAX_VALUES, NamespaceChangeFilter, NamespaceFilter, PidFilter, op,
+    ArgFilter, CapabilityFilter, MAX_VALUES, NamespaceChangeFilter, NamespaceFilter, PidFilter,
+    SockRecord, op,
 };
 
 impl ArgFilter {
@@ -44,6 +45,80 @@ impl ArgFilter {
     #[inline(always)]
     pub fn in_map_verdict(&self, found: bool) -> bool {
         found == (self.op == op::IN_MAP)
+    }
+}
+
+pub const AF_INET: u16 = 2;
+pub const AF_INET6: u16 = 10;
+
+/// An address as `ADDRESSES` holds it: IPv6 as is, IPv4 mapped (`::ffff:a.b.c.d`); None for
+/// other families, which no address operator matches (as in Tetragon).
+#[inline(always)]
+pub fn mapped_address(family: u16, address: &[u8; 16]) -> Option<[u8; 16]> {
+    match family {
+        AF_INET => {
+            let mut mapped = [0; 16];
+            mapped[10] = 0xff;
+            mapped[11] = 0xff;
+            mapped[12] = address[0];
+            mapped[13] = address[1];
+            mapped[14] = address[2];
+            mapped[15] = address[3];
+            Some(mapped)
+        }
+        AF_INET6 => Some(*address),
+        _ => None,
+    }
+}
+
+impl ArgFilter {
+    /// The address a socket address operator looks up in `ADDRESSES`: the source one for
+    /// SAddr (a `sockaddr`'s only address), the destination one for DAddr; None when the
+    /// operator compares no address or the family has none.
+    #[inline(always)]
+    pub fn compared_address(&self, sock: &SockRecord) -> Option<[u8; 16]> {
+        match self.op {
+            op::SADDR | op::NOT_SADDR => mapped_address(sock.family, &sock.saddr),
+            op::DADDR | op::NOT_DADDR => mapped_address(sock.family, &sock.daddr),
+            _ => None,
+        }
+    }
+
+    /// A socket operator's verdict on `sock`; `listed` is whether `compared_address` is in one
+    /// of the filter's CIDRs (false when there is none to compare).
+    #[inline(always)]
+    pub fn matches_socket(&self, sock: &SockRecord, listed: bool) -> bool {
+        let has_address = matches!(sock.family, AF_INET | AF_INET6);
+        match self.op {
+            op::SADDR | op::DADDR => listed,
+            op::NOT_SADDR | op::NOT_DADDR => has_address && !listed,
+            op::SPORT => self.in_ranges(sock.sport as u32),
+            op::NOT_SPORT => !self.in_ranges(sock.sport as u32),
+            op::SPORT_PRIV => sock.sport < 1024,
+            op::NOT_SPORT_PRIV => sock.sport >= 1024,
+            op::DPORT => self.in_ranges(sock.dport as u32),
+            op::NOT_DPORT => !self.in_ranges(sock.dport as u32),
+            op::DPORT_PRIV => sock.dport < 1024,
+            op::NOT_DPORT_PRIV => sock.dport >= 1024,
+            op::PROTOCOL => self.in_ranges(sock.protocol as u32),
+            op::FAMILY => self.in_ranges(sock.family as u32),
+            op::STATE => self.in_ranges(sock.state as u32),
+            _ => false,
+        }
+    }
+
+    /// Whether `value` is in one of the ranges (`low | high << 32`) of the filter.
+    #[inline(always)]
+    fn in_ranges(&self, value: u32) -> bool {
+        let mut any = false;
+        for (i, range) in self.values.iter().enumerate() {
+            if i >= self.count as usize {
+                break;
+            }
+            let (low, high) = (*range as u64 as u32, (*range as u64 >> 32) as u32);
+            any |= value >= low && value <= high;
+        }
+        any
     }
 }
 

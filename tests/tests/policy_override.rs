@@ -3,19 +3,18 @@
 //! fails it with the policy's error. Monitor mode lets the call through and says so.
 mod common;
 
-use std::{fs, net::TcpListener, path::Path, process::Command};
+use std::{
+    fs,
+    net::{SocketAddr, TcpListener},
+    process::Command,
+};
 
-use common::{LiveCapture, marker_dir, require_root};
+use common::{
+    LiveCapture, marker_dir,
+    net::{self, PERL, own_perl},
+    require_root,
+};
 use serde_json::Value;
-
-/// A copy of perl under a name of its own: the policy selects it by binary.
-fn own_perl(dir: &Path, name: &str) -> String {
-    let binary = dir.join(name);
-    fs::copy(PERL, &binary).unwrap();
-    binary.display().to_string()
-}
-
-const PERL: &str = "/usr/bin/perl";
 
 fn deny_connect_policy(name: &str, binary: &str, mode: &str) -> String {
     format!(
@@ -44,20 +43,9 @@ spec:
     )
 }
 
-/// Whether `perl` connected to 127.0.0.1:`port`, and what it said. Exactly one socket(2) and
-/// one connect(2): bash's /dev/tcp goes through getaddrinfo, whose calls depend on the host.
+/// Whether `perl` connected to 127.0.0.1:`port`, and what it said.
 fn perl_connect(perl: &str, port: u16) -> (bool, String) {
-    let out = Command::new(perl)
-        .args([
-            "-MSocket",
-            "-e",
-            "socket(my $s, PF_INET, SOCK_STREAM, 0) or die \"socket: $!\\n\";
-             connect($s, pack_sockaddr_in($ARGV[0], inet_aton('127.0.0.1')))
-                 or die \"connect: $!\\n\";",
-            &port.to_string(),
-        ])
-        .output()
-        .unwrap();
+    let out = net::perl_connect(perl, SocketAddr::from(([127, 0, 0, 1], port)));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

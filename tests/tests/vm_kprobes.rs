@@ -1,8 +1,9 @@
 //! Kprobes, kretprobes and LSM hooks on a kernel that has kprobes (Debian's 6.12, booted under
 //! qemu by common::vm; our own kernel has none): a kernel function's `struct file *` is read
 //! and a reader is killed, a kretprobe reports what `vfs_read` returned, a `struct cred *` is
-//! reported as credentials and a `struct sock *` as its connection, and an LSM hook at its
-//! `security_` function kills an exec before the program runs.
+//! reported as credentials, a `struct sock *` as its connection (selected by its port) and a
+//! `struct socket *` and `struct sockaddr *` as the connection and address asked for, and an LSM
+//! hook at its `security_` function kills an exec before the program runs.
 mod common;
 
 use std::time::Duration;
@@ -49,6 +50,8 @@ echo "allowed exec: $status"
 listener=$!
 sleep 1
 echo hello | /bin/busybox nc 127.0.0.1 8099 || echo "nc: $?"
+# No listener: tcp_connect runs all the same, and its DPort selector does not match.
+/bin/busybox nc 127.0.0.1 8098 < /dev/null || echo "nc 8098: $?"
 kill "$listener" 2>/dev/null || true
 sleep 1
 kill -INT "$pid"
@@ -71,6 +74,7 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
         "  spec.kprobes[1] vfs_read: kretprobe vfs_read",
         "  spec.kprobes[2] commit_creds: kprobe commit_creds",
         "  spec.kprobes[3] tcp_connect: kprobe tcp_connect",
+        "  spec.kprobes[4] security_socket_connect: kprobe security_socket_connect",
         "  spec.lsmhooks[0] bprm_check_security: kprobe security_bprm_check",
     ] {
         assert!(said(mechanism), "no {mechanism:?} in:\n{}", out.stdout);
@@ -116,17 +120,33 @@ grep -E '"process_(kprobe|lsm)"' /tmp/events.json || true
             .is_some_and(|caps| caps.iter().any(|c| c == "CAP_SYS_ADMIN")),
         "{creds}"
     );
-    let connect = kprobes
+    let connects: Vec<&&Value> = kprobes
         .iter()
-        .find(|k| k["function_name"] == "tcp_connect")
-        .unwrap_or_else(|| panic!("no tcp_connect hit: {kprobes:#?}"));
-    let sock = &connect["args"][0]["sock_arg"];
+        .filter(|k| k["function_name"] == "tcp_connect")
+        .collect();
+    // The connect to 8098 did not pass the DPort selector.
+    assert_eq!(connects.len(), 1, "{connects:#?}");
+    let sock = &connects[0]["args"][0]["sock_arg"];
     assert_eq!(sock["family"], "AF_INET", "{sock}");
     assert_eq!(sock["type"], "SOCK_STREAM", "{sock}");
     assert_eq!(sock["protocol"], "IPPROTO_TCP", "{sock}");
     assert_eq!(sock["daddr"], "127.0.0.1", "{sock}");
     assert_eq!(sock["dport"], 8099, "{sock}");
     assert_eq!(sock["state"], "TCP_SYN_SENT", "{sock}");
+    let mut asked: Vec<(&Value, &Value)> = kprobes
+        .iter()
+        .filter(|k| k["function_name"] == "security_socket_connect")
+        .map(|k| (&k["args"][0]["sock_arg"], &k["args"][1]["sockaddr_arg"]))
+        .collect();
+    asked.sort_by_key(|(_, address)| address["port"].as_u64());
+    assert_eq!(asked.len(), 2, "{asked:#?}");
+    for ((sock, address), port) in asked.iter().zip([8098, 8099]) {
+        assert_eq!(sock["family"], "AF_INET", "{sock}");
+        assert_eq!(sock["type"], "SOCK_STREAM", "{sock}");
+        assert_eq!(address["family"], "AF_INET", "{address}");
+        assert_eq!(address["addr"], "127.0.0.1", "{address}");
+        assert_eq!(address["port"], port, "{address}");
+    }
     let lsm = events
         .iter()
         .filter_map(|e| e.get("process_lsm"))

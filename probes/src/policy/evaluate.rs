@@ -14,16 +14,16 @@ use tetrascope_shared::{
         ActionSpec, ArgFilter, CredRecord, FOLLOWED_LEN, FdKey, HitRecord, HookSpec, MAX_ACTIONS,
         MAX_ARG_FILTERS, MAX_CAP_FILTERS, MAX_HOOK_ARGS, MAX_NS_FILTERS, MAX_SELECTORS,
         MAX_STRING_ARGS, MapValue, NamespaceChangeFilter, PolicyCgroup, ProcessInfo,
-        RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SYSCALL_32BIT, SelectorSpec, SockRecord,
-        StringArg, action, arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags,
-        rate_scope,
+        RATE_ARG_BYTES, RECORD_HIT, STRING_AREA, SYSCALL_32BIT, SelectorSpec, StringArg, action,
+        arg_kind, buf_size, counter, hook_flags, mode, op, outcome, pid_flags, rate_scope,
     },
     policy_semantics::rate_limited,
 };
 
 use super::{
     EVAL, FOLLOW_SCRATCH, FOLLOWED, HIT, HOOKS, IN_MAP_VALUES, POLICY_CGROUPS, POLICY_COUNTERS,
-    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, process, strings,
+    POLICY_STATE, PROCS, PROTECTED, RATE_KEY, RATE_LIMITS, following, overrides, process, sockets,
+    strings,
 };
 use crate::{emit, kernel, path};
 
@@ -361,12 +361,17 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         }
         arg_kind::KERNEL_STRING => read_kernel_string(raw, slot),
         arg_kind::CRED => read_cred(raw as usize, slot),
-        arg_kind::SOCK => read_sock(raw as usize, slot),
+        arg_kind::SOCK => sockets::read_sock(raw as usize, slot),
+        arg_kind::SOCKET => sockets::read_socket(raw as usize, slot),
+        arg_kind::SOCKET_FD => sockets::read_socket_fd(task, raw, slot),
+        arg_kind::SOCKADDR => sockets::read_sockaddr(raw, false, slot),
+        arg_kind::USER_SOCKADDR => sockets::read_sockaddr(raw, true, slot),
         _ if via_follow => read_followed(eval.tgid, raw, slot),
         // One path walk for every kind that names a file: the walk is the biggest code here.
         _ => read_path(path_of(kind, raw as usize, task), task, slot),
     };
-    if !read && via_follow {
+    // Without its file, or its socket, the hook does not apply.
+    if !read && (via_follow || kind == arg_kind::SOCKET_FD) {
         return false;
     }
     if spec.flags & hook_flags::POSTFIX != 0 {
@@ -384,54 +389,13 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
     true
 }
 
-/// Kinds that take one of the hit's string slots: strings, paths, buffers and credentials.
+/// Kinds that take one of the hit's string slots: strings, paths, buffers, credentials and
+/// sockets.
 #[inline(always)]
 fn takes_slot(kind: u32) -> bool {
-    arg_kind::is_text(kind) || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED | arg_kind::SOCK)
-}
-
-/// The family, type, protocol, state, addresses and ports of the `struct sock` at `sock`, as a
-/// `SockRecord` at the start of the slot.
-#[inline(always)]
-fn read_sock(sock: usize, slot: *mut StringArg) -> bool {
-    let slot = unsafe { &mut *slot };
-    slot.start = 0;
-    slot.status = 0;
-    slot.len = 0;
-    let out = unsafe { &mut *((&raw mut slot.bytes) as *mut SockRecord) };
-    let Ok(family) = kernel::kread::<u16>(sock, kernel::off!(sock_family)) else {
-        return false;
-    };
-    out.family = family;
-    out.kind = kernel::kread(sock, kernel::off!(sock_type)).unwrap_or(0);
-    out.protocol = kernel::kread(sock, kernel::off!(sock_protocol)).unwrap_or(0);
-    out.state = kernel::kread(sock, kernel::off!(sock_state)).unwrap_or(0);
-    out._pad = 0;
-    out._pad2 = 0;
-    out.sport = kernel::kread(sock, kernel::off!(sock_sport)).unwrap_or(0);
-    out.dport = u16::from_be(kernel::kread(sock, kernel::off!(sock_dport)).unwrap_or(0));
-    // AF_INET6: the 16-byte addresses; otherwise the IPv4 ones.
-    let (saddr, daddr, size) = if family == 10 {
-        (kernel::off!(sock_v6_saddr), kernel::off!(sock_v6_daddr), 16)
-    } else {
-        (kernel::off!(sock_saddr), kernel::off!(sock_daddr), 4)
-    };
-    out.saddr = [0; 16];
-    out.daddr = [0; 16];
-    unsafe {
-        bpf_probe_read_kernel(
-            (&raw mut out.saddr) as *mut c_void,
-            size,
-            (sock + saddr) as *const c_void,
-        );
-        bpf_probe_read_kernel(
-            (&raw mut out.daddr) as *mut c_void,
-            size,
-            (sock + daddr) as *const c_void,
-        );
-    }
-    slot.len = size_of::<SockRecord>() as u32;
-    true
+    arg_kind::is_text(kind)
+        || arg_kind::is_socket(kind)
+        || matches!(kind, arg_kind::CHAR_BUF | arg_kind::CRED)
 }
 
 /// The ids, securebits and capability sets of the `struct cred` at `cred`, as a `CredRecord`
@@ -807,6 +771,15 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
                 unsafe { (&raw const (*string).tail) as *const u8 },
                 unsafe { (*string).len },
             )
+        }
+        kind if arg_kind::is_socket(kind) => {
+            let slot = hit.string_slot[arg];
+            if slot == u32::MAX {
+                return false;
+            }
+            let record =
+                unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+            sockets::matches(filter, record)
         }
         _ if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
             let key = MapValue {

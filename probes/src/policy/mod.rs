@@ -9,6 +9,7 @@ mod probes;
 mod process;
 mod raw_tracepoints;
 mod sites;
+mod sockets;
 mod strings;
 mod tracepoints;
 

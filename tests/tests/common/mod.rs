@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod kube;
 pub mod kubelet;
+pub mod net;
 pub mod pki;
 pub mod pods;
 pub mod tmux;

@@ -1,5 +1,7 @@
 //! Compilation of a resolved policy into what the probes evaluate: one `HookSpec` per hook, the
 //! sites it is listed under and the strings its selectors compare with.
+use std::net::IpAddr;
+
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
@@ -16,7 +18,7 @@ use super::{
         ActionKind, Arg, ArgOperator, ArgSelector, ArgType, BinaryOperator, CapabilitySet,
         ListSpec, NamespaceKind, Selector, SetOperator, TracingPolicy,
     },
-    names,
+    names::{self, ADDRESS_FAMILIES, IP_PROTOCOLS, Names, TCP_STATES},
     resolve::{CGROUP_OVERRIDES, HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
 };
@@ -73,12 +75,23 @@ pub struct StringEntry {
     pub bytes: Vec<u8>,
 }
 
+/// A CIDR of an address operator (SAddr, DAddr…): under `filter`, the first `bits` of
+/// `address` (IPv4 mapped into IPv6, as the probes compare).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AddressEntry {
+    pub filter: u32,
+    pub address: [u8; 16],
+    pub bits: u32,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct CompiledPolicy {
     pub hooks: Vec<CompiledHook>,
     pub strings: Vec<StringEntry>,
     /// The values of InMap and NotInMap filters.
     pub map_values: Vec<MapValue>,
+    /// The CIDRs of address operators.
+    pub addresses: Vec<AddressEntry>,
     /// The policy follows fds (FollowFD family): duplicated fds are followed too.
     pub follows_fds: bool,
 }
@@ -96,6 +109,13 @@ impl CompiledPolicy {
         })
     }
 }
+
+/// Where a hook's selectors put what does not fit their specs: strings, InMap values, CIDRs.
+type FilterOutputs<'a> = (
+    &'a mut Vec<StringEntry>,
+    &'a mut Vec<MapValue>,
+    &'a mut Vec<AddressEntry>,
+);
 
 /// Context shared by the hooks of one policy.
 pub struct Compiler<'a> {
@@ -126,7 +146,7 @@ impl Compiler<'_> {
                     continue;
                 }
             };
-            let outputs = (&mut out.strings, &mut out.map_values);
+            let outputs = (&mut out.strings, &mut out.map_values, &mut out.addresses);
             match self.hook(policy, hook, mechanisms, follows, outputs) {
                 Ok(compiled) if compiled.mechanisms.iter().any(Mechanism::is_probe) => {
                     out.hooks.extend(per_probe(compiled));
@@ -148,7 +168,7 @@ impl Compiler<'_> {
         hook: &ResolvedHook,
         mechanisms: &[Mechanism],
         follows: bool,
-        (strings, map_values): (&mut Vec<StringEntry>, &mut Vec<MapValue>),
+        (strings, map_values, addresses): FilterOutputs,
     ) -> Result<CompiledHook, String> {
         let parts = HookParts::of(policy, hook);
         let macros = &policy.spec.selectors_macros;
@@ -254,6 +274,7 @@ impl Compiler<'_> {
                 lists: &policy.spec.lists,
                 strings,
                 map_values,
+                addresses,
                 postfix: false,
             };
             spec.selectors[index] = compiler
@@ -451,6 +472,8 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         Kiocb => arg_kind::KIOCB,
         Cred => arg_kind::CRED,
         Sock => arg_kind::SOCK,
+        Socket => arg_kind::SOCKET,
+        Sockaddr => arg_kind::SOCKADDR,
         Auto => {
             return Err(
                 "auto: these arguments have no format file to tell their type; give it".into(),
@@ -460,7 +483,7 @@ fn kernel_arg_kind(ty: ArgType) -> Result<u32, String> {
         | Uint32 | Long | Sint64 | Int64 | Ulong | Uint64 | SizeT => arg_kind_at(ty, false)?,
         other => {
             return Err(format!(
-                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, sock, string, fd and integers are)"
+                "{other:?} is not captured by tetrascope's kprobes yet (file, path, linux_binprm, kiocb, cred, sock, socket, sockaddr, string, fd and integers are)"
             ));
         }
     })
@@ -484,6 +507,10 @@ fn arg_kind_at(ty: ArgType, at_open: bool) -> Result<u32, String> {
         }
         String | Filename | DataLoc => arg_kind::STRING,
         Fd => arg_kind::FD,
+        // connect, bind, sendto: the address the caller passes.
+        Sockaddr => arg_kind::USER_SOCKADDR,
+        // A socket fd (`security_socket_connect`'s socket served at connect's entry).
+        Sock | Socket => arg_kind::SOCKET_FD,
         CharBuf | CharIovec => arg_kind::CHAR_BUF,
         File | Path | Dentry | Kiocb => {
             return Err(format!(
@@ -515,6 +542,7 @@ struct SelectorCompiler<'a> {
     lists: &'a [ListSpec],
     strings: &'a mut Vec<StringEntry>,
     map_values: &'a mut Vec<MapValue>,
+    addresses: &'a mut Vec<AddressEntry>,
     /// Some filter compares ends of strings.
     postfix: bool,
 }
@@ -717,9 +745,12 @@ impl SelectorCompiler<'_> {
                 | ArgType::Kiocb
                 | ArgType::LinuxBinprm
         );
-        if matches!(ty, ArgType::Sock | ArgType::Socket | ArgType::Cred) {
+        if matches!(ty, ArgType::Sock | ArgType::Socket | ArgType::Sockaddr) {
+            return self.socket_filter(filter, position);
+        }
+        if ty == ArgType::Cred {
             return Err(format!(
-                "operator: {:?} on a {ty:?}: tetrascope reports these arguments but does not filter on them yet (no socket operators)",
+                "operator: {:?} on a cred: tetrascope reports these arguments but does not filter on them yet",
                 filter.operator
             ));
         }
@@ -791,6 +822,77 @@ impl SelectorCompiler<'_> {
             strings: id,
             values: [0; MAX_VALUES],
         })
+    }
+
+    /// A socket operator: CIDRs go into `addresses` under a new filter id; ports, protocols,
+    /// families and states into the filter's values as ranges (`low | high << 32`).
+    fn socket_filter(&mut self, filter: &ArgSelector, position: u32) -> Result<ArgFilter, String> {
+        use ArgOperator::*;
+        let operator = match filter.operator {
+            SAddr => op::SADDR,
+            NotSAddr => op::NOT_SADDR,
+            DAddr => op::DADDR,
+            NotDAddr => op::NOT_DADDR,
+            SPort => op::SPORT,
+            NotSPort => op::NOT_SPORT,
+            SPortPriv => op::SPORT_PRIV,
+            NotSPortPriv => op::NOT_SPORT_PRIV,
+            DPort => op::DPORT,
+            NotDPort => op::NOT_DPORT,
+            DPortPriv => op::DPORT_PRIV,
+            NotDPortPriv => op::NOT_DPORT_PRIV,
+            Protocol => op::PROTOCOL,
+            Family => op::FAMILY,
+            State => op::STATE,
+            other => {
+                return Err(format!(
+                    "operator: {other:?} does not apply to sockets (socket operators do)"
+                ));
+            }
+        };
+        let mut spec = ArgFilter {
+            op: operator,
+            arg: position,
+            count: 0,
+            strings: 0,
+            values: [0; MAX_VALUES],
+        };
+        if matches!(
+            operator,
+            op::SADDR | op::NOT_SADDR | op::DADDR | op::NOT_DADDR
+        ) {
+            let id = *self.next_filter;
+            *self.next_filter += 1;
+            for (i, value) in filter.values.iter().enumerate() {
+                let (address, bits) = cidr(value).map_err(|e| format!("values[{i}]: {e}"))?;
+                self.addresses.push(AddressEntry {
+                    filter: id,
+                    address,
+                    bits,
+                });
+            }
+            spec.strings = id;
+            spec.count = filter.values.len() as u32;
+            return Ok(spec);
+        }
+        if filter.values.len() > MAX_VALUES {
+            return Err(format!(
+                "values: at most {MAX_VALUES} values or ranges per filter here; split them over selectors"
+            ));
+        }
+        let table = match operator {
+            op::PROTOCOL => Some(&IP_PROTOCOLS),
+            op::FAMILY => Some(&ADDRESS_FAMILIES),
+            op::STATE => Some(&TCP_STATES),
+            _ => None,
+        };
+        for (i, value) in filter.values.iter().enumerate() {
+            let (low, high) =
+                numeric_range(value, table).map_err(|e| format!("values[{i}]: {e}"))?;
+            spec.values[i] = (low as u64 | (high as u64) << 32) as i64;
+        }
+        spec.count = filter.values.len() as u32;
+        Ok(spec)
     }
 
     /// Allocates a filter id and adds `values` under it.
@@ -979,6 +1081,49 @@ fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, Stri
     };
     spec.values[..values.len()].copy_from_slice(&values);
     Ok(spec)
+}
+
+/// An address or CIDR as the probes hold it: IPv4 mapped into IPv6, and the bits that count.
+fn cidr(value: &str) -> Result<([u8; 16], u32), String> {
+    let (address, bits) = match value.split_once('/') {
+        Some((address, bits)) => (address, Some(bits)),
+        None => (value, None),
+    };
+    let address: IpAddr = address
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not an IPv4 or IPv6 address or CIDR"))?;
+    let (mapped, width, base) = match address {
+        IpAddr::V4(v4) => (v4.to_ipv6_mapped().octets(), 32, 96),
+        IpAddr::V6(v6) => (v6.octets(), 128, 0),
+    };
+    let bits = match bits {
+        Some(bits) => bits
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|b| *b <= width)
+            .ok_or_else(|| format!("{value:?}: a prefix length is 0 to {width}"))?,
+        None => width,
+    };
+    Ok((mapped, base + bits))
+}
+
+/// A port, protocol, family or state (a name from `table`, a number) or a `low:high` range of
+/// them.
+fn numeric_range(value: &str, table: Option<&Names<u16>>) -> Result<(u32, u32), String> {
+    let one = |text: &str| {
+        let text = text.trim();
+        table
+            .and_then(|table| table.parse(text).map(u32::from))
+            .or_else(|| names::parse_integer(text).and_then(|n| u32::try_from(n).ok()))
+            .filter(|n| *n <= u16::MAX as u32)
+            .ok_or_else(|| format!("{text:?} is not a number from 0 to 65535 or a known name"))
+    };
+    match value.split_once(':') {
+        Some((low, high)) => Ok((one(low)?, one(high)?)),
+        None => one(value).map(|n| (n, n)),
+    }
 }
 
 /// Adds the values one InMap value stands for: an integer, each integer of `low:high`, or the
@@ -1345,5 +1490,76 @@ mod tests {
         assert_eq!(parse_integer(" 0x10 "), Ok(16));
         assert!(parse_integer("0x1ffffffffffffffff").is_err());
         assert!(parse_integer("x").is_err());
+    }
+
+    #[test]
+    fn addresses_are_held_as_ipv6_with_ipv4_mapped() {
+        let (address, bits) = cidr("10.1.0.0/16").unwrap();
+        assert_eq!(
+            std::net::Ipv6Addr::from(address).to_string(),
+            "::ffff:10.1.0.0"
+        );
+        assert_eq!(bits, 96 + 16);
+        assert_eq!(cidr("127.0.0.1").unwrap().1, 128);
+        let (address, bits) = cidr("fd00::/8").unwrap();
+        assert_eq!((address[0], bits), (0xfd, 8));
+        assert!(cidr("10.0.0.0/33").is_err());
+        assert!(cidr("localhost").is_err());
+    }
+
+    /// A socket filter as `socket_filter` packs it: each value a range `low | high << 32`.
+    fn socket_filter_of(op: u32, ranges: &[(u32, u32)]) -> ArgFilter {
+        let mut filter = ArgFilter {
+            op,
+            count: ranges.len() as u32,
+            ..ArgFilter::default()
+        };
+        for (i, (low, high)) in ranges.iter().enumerate() {
+            filter.values[i] = (*low as u64 | (*high as u64) << 32) as i64;
+        }
+        filter
+    }
+
+    #[test]
+    fn socket_operators_read_the_fields_tetragon_reads() {
+        use tetrascope_shared::policy::SockRecord;
+        assert_eq!(numeric_range("8000:8080", None), Ok((8000, 8080)));
+        assert_eq!(
+            numeric_range("AF_INET6", Some(&ADDRESS_FAMILIES)),
+            Ok((10, 10))
+        );
+        assert_eq!(numeric_range("TCP_SYN_SENT", Some(&TCP_STATES)), Ok((2, 2)));
+        assert!(numeric_range("70000", None).is_err());
+
+        // A sockaddr fills the source fields only: SPort is its port, DPort sees 0.
+        let sockaddr = SockRecord {
+            family: 2,
+            sport: 8080,
+            saddr: [127, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ..SockRecord::default()
+        };
+        let ports = |op| socket_filter_of(op, &[(80, 80), (8000, 8080)]);
+        assert!(ports(op::SPORT).matches_socket(&sockaddr, false));
+        assert!(!ports(op::NOT_SPORT).matches_socket(&sockaddr, false));
+        assert!(!ports(op::DPORT).matches_socket(&sockaddr, false));
+        assert!(socket_filter_of(op::NOT_SPORT_PRIV, &[]).matches_socket(&sockaddr, false));
+        assert!(socket_filter_of(op::DPORT_PRIV, &[]).matches_socket(&sockaddr, false));
+        assert!(socket_filter_of(op::FAMILY, &[(2, 2)]).matches_socket(&sockaddr, false));
+
+        let saddr = socket_filter_of(op::SADDR, &[]);
+        let mapped = saddr.compared_address(&sockaddr).unwrap();
+        assert_eq!(
+            std::net::Ipv6Addr::from(mapped).to_string(),
+            "::ffff:127.0.0.1"
+        );
+        assert!(saddr.matches_socket(&sockaddr, true));
+        assert!(socket_filter_of(op::NOT_SADDR, &[]).matches_socket(&sockaddr, false));
+        // No address in a Unix socket's record: neither SAddr nor NotSAddr matches.
+        let unix = SockRecord {
+            family: 1,
+            ..SockRecord::default()
+        };
+        assert_eq!(saddr.compared_address(&unix), None);
+        assert!(!socket_filter_of(op::NOT_SADDR, &[]).matches_socket(&unix, false));
     }
 }

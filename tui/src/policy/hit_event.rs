@@ -2,11 +2,15 @@
 //! `process_uprobe` after the kind of hook, whatever mechanism served it here.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::{Map, Value, json};
-use tetrascope_shared::policy::{CredRecord, SYSCALL_32BIT, SockRecord, outcome};
+use tetrascope_shared::{
+    policy::{CredRecord, SYSCALL_32BIT, SockRecord, outcome},
+    policy_semantics::{AF_INET, AF_INET6},
+};
 
 use super::{
     compile::{HookEvent, HookMeta},
     model::ArgType,
+    names::{ADDRESS_FAMILIES, IP_PROTOCOLS, Names, SOCKET_TYPES, TCP_STATES},
 };
 use crate::{
     event::{
@@ -170,6 +174,12 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
             "sock_arg",
             bytes.and_then(|(b, _)| socket(b)).unwrap_or(Value::Null),
         ),
+        Sockaddr => (
+            "sockaddr_arg",
+            bytes
+                .and_then(|(b, _)| socket_address(b))
+                .unwrap_or(Value::Null),
+        ),
         Cred => (
             "process_credentials_arg",
             bytes
@@ -190,53 +200,55 @@ fn argument(ty: ArgType, label: Option<&str>, value: u64, bytes: Option<&(Vec<u8
 
 /// A `sock` argument's `SockRecord` as Tetragon's `KprobeSock`.
 fn socket(bytes: &[u8]) -> Option<Value> {
+    let sock = sock_record(bytes)?;
+    let address = |bytes: &[u8; 16]| address(sock.family, bytes);
+    Some(json!({
+        "family": named(&ADDRESS_FAMILIES, sock.family),
+        "type": named(&SOCKET_TYPES, sock.kind),
+        "protocol": named(&IP_PROTOCOLS, sock.protocol),
+        "saddr": address(&sock.saddr),
+        "daddr": address(&sock.daddr),
+        "sport": sock.sport,
+        "dport": sock.dport,
+        "state": named(&TCP_STATES, sock.state.into()),
+    }))
+}
+
+/// A `sockaddr` argument's `SockRecord` (family, address and port as the source ones) as
+/// Tetragon's `KprobeSockaddr`.
+fn socket_address(bytes: &[u8]) -> Option<Value> {
+    let sock = sock_record(bytes)?;
+    Some(json!({
+        "family": named(&ADDRESS_FAMILIES, sock.family),
+        "addr": address(sock.family, &sock.saddr),
+        "port": sock.sport,
+    }))
+}
+
+fn sock_record(bytes: &[u8]) -> Option<SockRecord> {
     if bytes.len() < size_of::<SockRecord>() {
         return None;
     }
     // SAFETY: SockRecord is plain old data and `bytes` holds one (read unaligned).
-    let sock: SockRecord = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
-    let address = |bytes: [u8; 16]| match sock.family {
-        AF_INET6 => std::net::Ipv6Addr::from(bytes).to_string(),
-        _ => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
-    };
-    let name = |names: &[(u32, &str)], value: u32| {
-        names
-            .iter()
-            .find(|(v, _)| *v == value)
-            .map_or_else(|| value.to_string(), |(_, name)| (*name).to_owned())
-    };
-    Some(json!({
-        "family": name(&[(2, "AF_INET"), (AF_INET6.into(), "AF_INET6")], sock.family.into()),
-        "type": name(&[(1, "SOCK_STREAM"), (2, "SOCK_DGRAM"), (3, "SOCK_RAW")], sock.kind.into()),
-        "protocol": name(
-            &[(1, "IPPROTO_ICMP"), (6, "IPPROTO_TCP"), (17, "IPPROTO_UDP"), (58, "IPPROTO_ICMPV6"), (255, "IPPROTO_RAW")],
-            sock.protocol.into(),
-        ),
-        "saddr": address(sock.saddr),
-        "daddr": address(sock.daddr),
-        "sport": sock.sport,
-        "dport": sock.dport,
-        "state": name(TCP_STATES, sock.state.into()),
-    }))
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) })
 }
 
-const AF_INET6: u16 = 10;
+/// An IPv4 or IPv6 address as text; nothing for other families.
+fn address(family: u16, bytes: &[u8; 16]) -> String {
+    match family {
+        AF_INET6 => std::net::Ipv6Addr::from(*bytes).to_string(),
+        AF_INET => std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]).to_string(),
+        _ => String::new(),
+    }
+}
 
-/// The kernel's TCP states (`include/net/tcp_states.h`), as Tetragon names them.
-const TCP_STATES: &[(u32, &str)] = &[
-    (1, "TCP_ESTABLISHED"),
-    (2, "TCP_SYN_SENT"),
-    (3, "TCP_SYN_RECV"),
-    (4, "TCP_FIN_WAIT1"),
-    (5, "TCP_FIN_WAIT2"),
-    (6, "TCP_TIME_WAIT"),
-    (7, "TCP_CLOSE"),
-    (8, "TCP_CLOSE_WAIT"),
-    (9, "TCP_LAST_ACK"),
-    (10, "TCP_LISTEN"),
-    (11, "TCP_CLOSING"),
-    (12, "TCP_NEW_SYN_RECV"),
-];
+/// The name of `value` in `table`, else the number.
+fn named(table: &Names<u16>, value: u16) -> String {
+    match table.name(value) {
+        "?" => value.to_string(),
+        name => name.to_owned(),
+    }
+}
 
 /// A `cred` argument's `CredRecord` as Tetragon's `ProcessCredentials`.
 fn credentials(bytes: &[u8]) -> Option<Value> {

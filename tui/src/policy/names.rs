@@ -457,6 +457,22 @@ pub static IP_PROTOCOLS: Names<u16> = Names {
     ignore_case: false,
 };
 
+/// Socket types as `sock_arg` names them (include/linux/net.h).
+pub static SOCKET_TYPES: Names<u16> = Names {
+    what: "socket type",
+    canonical: &[
+        ("SOCK_STREAM", 1),
+        ("SOCK_DGRAM", 2),
+        ("SOCK_RAW", 3),
+        ("SOCK_RDM", 4),
+        ("SOCK_SEQPACKET", 5),
+        ("SOCK_DCCP", 6),
+        ("SOCK_PACKET", 10),
+    ],
+    aliases: &[],
+    ignore_case: false,
+};
+
 /// Values of the `State` operator besides numbers (include/net/tcp_states.h).
 pub static TCP_STATES: Names<u16> = Names {
     what: "TCP state",

@@ -517,24 +517,52 @@ fn kprobe_mechanism(
         }
         _ => {}
     }
+    if !kernel.kprobes
+        && !is_return
+        && let Some(syscall) = socket_security_syscall(call)
+    {
+        return syscall_site(call, syscall, false, kernel).map(|m| (m, call.to_owned()));
+    }
     let Some(syscall) = syscall_of(call)? else {
         return kernel_function(call, is_return, kernel).map(|m| (m, call.to_owned()));
     };
+    let mechanism = syscall_site(call, &syscall, is_return, kernel)?;
+    Ok((mechanism, format!("{}sys_{syscall}", arch_prefix())))
+}
+
+/// The entry or exit tracepoint of `syscall`, for `call`.
+fn syscall_site(
+    call: &str,
+    syscall: &str,
+    is_return: bool,
+    kernel: &KernelFeatures,
+) -> Result<Mechanism, String> {
     let abi = native_abi();
-    let number = syscall_number(abi, &syscall)
+    let number = syscall_number(abi, syscall)
         .ok_or_else(|| format!("{call}: no syscall named {syscall:?} on {abi}"))?;
-    if !kernel.has_syscall_events(&syscall) {
+    if !kernel.has_syscall_events(syscall) {
         return Err(format!(
             "{call}: this kernel has no syscalls:sys_enter_{syscall} tracepoint"
         ));
     }
-    let function_name = format!("{}sys_{syscall}", arch_prefix());
-    let mechanism = if is_return {
+    let syscall = syscall.to_owned();
+    Ok(if is_return {
         Mechanism::SyscallExit { syscall, number }
     } else {
         Mechanism::SyscallEnter { syscall, number }
-    };
-    Ok((mechanism, function_name))
+    })
+}
+
+/// The syscall whose entry serves a socket security hook where kprobes are missing. These
+/// hooks take the syscall's own arguments once its fd and address are in hand (`socket` is the
+/// fd's socket, `sockaddr` the address passed, then its length), and a call that gets that far
+/// has passed its entry with the same values.
+fn socket_security_syscall(function: &str) -> Option<&'static str> {
+    match function {
+        "security_socket_connect" => Some("connect"),
+        "security_socket_bind" => Some("bind"),
+        _ => None,
+    }
 }
 
 fn arch_prefix() -> &'static str {
@@ -603,6 +631,11 @@ fn lsm_mechanism(hook: &str, kernel: &KernelFeatures) -> Result<Mechanism, Strin
         "security_{}",
         hook.strip_suffix("_security").unwrap_or(hook)
     );
+    if !kernel.kprobes
+        && let Some(syscall) = socket_security_syscall(&function)
+    {
+        return syscall_site(&format!("LSM hook {hook}"), syscall, false, kernel);
+    }
     if kernel.kprobes && kernel.has_function(&function) {
         return Ok(Mechanism::Kprobe {
             function,

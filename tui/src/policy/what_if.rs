@@ -19,16 +19,17 @@ use serde_json::{Value, json};
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
-        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SYSCALL_32BIT, SelectorSpec, action,
-        arg_kind, hook_flags, op, pid_flags, rate_scope,
+        ArgFilter, HookSpec, MATCH_LEN, RATE_ARG_BYTES, SYSCALL_32BIT, SelectorSpec, SockRecord,
+        action, arg_kind, hook_flags, op, pid_flags, rate_scope,
     },
     policy_semantics::{NO_PREFIX, rate_limited, string_verdict},
 };
 
 use super::{
-    compile::{CompiledHook, Compiler, HookEvent, StringEntry},
+    compile::{AddressEntry, CompiledHook, Compiler, HookEvent, StringEntry},
     hit_event::Verdict,
     model::{Mode, TracingPolicy},
+    names::{ADDRESS_FAMILIES, IP_PROTOCOLS, Names, SOCKET_TYPES, TCP_STATES},
     resolve::{KernelFeatures, resolve},
 };
 use crate::{
@@ -60,6 +61,8 @@ pub struct WhatIf {
     strings: HashMap<(bool, u32), Vec<Vec<u8>>>,
     /// InMap and NotInMap values by (filter id, value).
     map_values: HashSet<(u32, u64)>,
+    /// The CIDRs of address operators.
+    addresses: Vec<AddressEntry>,
     mode: Mode,
     /// Followed files by (pid, fd).
     followed: HashMap<(u32, u64), String>,
@@ -119,6 +122,7 @@ impl WhatIf {
                 .iter()
                 .map(|v| (v.filter, v.value))
                 .collect(),
+            addresses: compiled.addresses,
             mode,
             followed: HashMap::new(),
             followed_paths: HashSet::new(),
@@ -315,6 +319,12 @@ impl WhatIf {
             Some(&kind) if arg_kind::is_text(kind) => values
                 .text(arg)
                 .is_some_and(|text| self.string_matches(filter.op, filter.strings, text)),
+            Some(&kind) if arg_kind::is_socket(kind) => values.socket(arg).is_some_and(|sock| {
+                let listed = filter
+                    .compared_address(&sock)
+                    .is_some_and(|address| self.address_listed(filter.strings, &address));
+                filter.matches_socket(&sock, listed)
+            }),
             Some(_) if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
                 values.number(arg).is_some_and(|value| {
                     let found = self.map_values.contains(&(filter.strings, value as u64));
@@ -326,6 +336,15 @@ impl WhatIf {
                 .is_some_and(|value| filter.matches_integer(value)),
             None => false,
         }
+    }
+
+    /// Whether one of filter `filter`'s CIDRs holds `address` (the probes' trie lookup).
+    fn address_listed(&self, filter: u32, address: &[u8; 16]) -> bool {
+        let bits = |bytes: &[u8; 16]| u128::from_be_bytes(*bytes);
+        self.addresses.iter().any(|entry| {
+            let mask = u128::MAX.checked_shl(128 - entry.bits).unwrap_or(0);
+            entry.filter == filter && bits(&entry.address) & mask == bits(address) & mask
+        })
     }
 
     /// The probes' string test on `text`: the longest stored prefix (of the first bytes they
@@ -491,6 +510,19 @@ impl<'a> Values<'a> {
                 if matches!(self.kinds[i], arg_kind::CHAR_BUF | arg_kind::NONE) {
                     return bytes;
                 }
+                if arg_kind::is_socket(self.kinds[i]) {
+                    if let Some(sock) = self.socket(i) {
+                        // SAFETY: SockRecord is plain old data; its first bytes, as the probes key.
+                        let record: &[u8] = unsafe {
+                            std::slice::from_raw_parts(
+                                (&raw const sock).cast(),
+                                size_of::<SockRecord>(),
+                            )
+                        };
+                        bytes.copy_from_slice(&record[..RATE_ARG_BYTES]);
+                    }
+                    return bytes;
+                }
                 match self.text(i).filter(|_| arg_kind::is_text(self.kinds[i])) {
                     Some(text) => {
                         let head = &text.as_bytes()[..text.len().min(RATE_ARG_BYTES)];
@@ -508,6 +540,52 @@ impl<'a> Values<'a> {
 
     fn number(&self, position: usize) -> Option<i64> {
         self.args.get(position).and_then(number_of)
+    }
+
+    /// A `sock_arg` or `sockaddr_arg` as the probes hold it (a sockaddr's address and port as
+    /// the source ones).
+    fn socket(&self, position: usize) -> Option<SockRecord> {
+        let arg = self.args.get(position)?;
+        let number = |value: Option<&Value>, table: &Names<u16>| -> u16 {
+            match value {
+                Some(Value::String(name)) => table.parse(name).unwrap_or(0),
+                Some(value) => value.as_u64().unwrap_or(0) as u16,
+                None => 0,
+            }
+        };
+        let port = |value: Option<&Value>| value.and_then(Value::as_u64).unwrap_or(0) as u16;
+        let address = |value: Option<&Value>| -> [u8; 16] {
+            let mut bytes = [0; 16];
+            match value
+                .and_then(Value::as_str)
+                .map(str::parse::<std::net::IpAddr>)
+            {
+                Some(Ok(std::net::IpAddr::V4(v4))) => bytes[..4].copy_from_slice(&v4.octets()),
+                Some(Ok(std::net::IpAddr::V6(v6))) => bytes = v6.octets(),
+                _ => {}
+            }
+            bytes
+        };
+        if let Some(sock) = arg.get("sock_arg") {
+            return Some(SockRecord {
+                family: number(sock.get("family"), &ADDRESS_FAMILIES),
+                kind: number(sock.get("type"), &SOCKET_TYPES),
+                protocol: number(sock.get("protocol"), &IP_PROTOCOLS),
+                state: number(sock.get("state"), &TCP_STATES) as u8,
+                sport: port(sock.get("sport")),
+                dport: port(sock.get("dport")),
+                saddr: address(sock.get("saddr")),
+                daddr: address(sock.get("daddr")),
+                ..SockRecord::default()
+            });
+        }
+        let sockaddr = arg.get("sockaddr_arg")?;
+        Some(SockRecord {
+            family: number(sockaddr.get("family"), &ADDRESS_FAMILIES),
+            sport: port(sockaddr.get("port")),
+            saddr: address(sockaddr.get("addr")),
+            ..SockRecord::default()
+        })
     }
 
     fn text(&self, position: usize) -> Option<&'a str> {

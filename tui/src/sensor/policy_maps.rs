@@ -18,9 +18,9 @@ use aya::{
 use tetrascope_shared::{
     NS_RECORD_SLOTS,
     policy::{
-        HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN, MAX_HOOKS,
-        MAX_POLICIES, MAX_PROBES, MapValue, PolicyState, ProcessInfo, RateKey, StringMatch,
-        TRACEPOINT_FIELDS, TracepointField, TracepointSite, counter, mode, site,
+        AddressMatch, HOOKS_PER_SITE, HookList, HookSpec, MATCH_LEN, MAX_FOLLOW_CHILDREN,
+        MAX_HOOKS, MAX_POLICIES, MAX_PROBES, MapValue, PolicyState, ProcessInfo, RateKey,
+        StringMatch, TRACEPOINT_FIELDS, TracepointField, TracepointSite, counter, mode, site,
     },
 };
 
@@ -31,7 +31,7 @@ use super::{
     tracefs,
 };
 use crate::policy::{
-    compile::{CompiledHook, CompiledPolicy, StringEntry},
+    compile::{AddressEntry, CompiledHook, CompiledPolicy, StringEntry},
     model::Mode,
     resolve::{CGROUP_OVERRIDES, DUPLICATE_TRACKING, Mechanism, TracepointLink},
 };
@@ -118,6 +118,7 @@ pub struct LoadedPolicy {
     pub hook_ids: Vec<u32>,
     strings: Vec<StringEntry>,
     map_values: Vec<MapValue>,
+    addresses: Vec<AddressEntry>,
     /// followChildren bits and the binaries that give them.
     follow_children: Vec<(u32, Vec<BinaryKey>)>,
     attachments: Vec<TracepointLink>,
@@ -155,6 +156,7 @@ pub(super) struct PolicyMaps {
     strings: LpmTrie<MapData, StringMatch, u32>,
     postfixes: LpmTrie<MapData, StringMatch, u32>,
     map_values: HashMap<MapData, MapValue, u8>,
+    addresses: LpmTrie<MapData, AddressMatch, u8>,
     state: Array<MapData, PolicyState>,
     counters: PerCpuArray<MapData, [u64; counter::COUNT]>,
     cgroups: PolicyCgroups,
@@ -199,6 +201,7 @@ impl PolicyMaps {
             strings: LpmTrie::try_from(map("STRINGS")?)?,
             postfixes: LpmTrie::try_from(map("POSTFIXES")?)?,
             map_values: HashMap::try_from(map("IN_MAP_VALUES")?)?,
+            addresses: LpmTrie::try_from(map("ADDRESSES")?)?,
             state: Array::try_from(map("POLICY_STATE")?)?,
             counters: PerCpuArray::try_from(map("POLICY_COUNTERS")?)?,
             cgroups: PolicyCgroups::new(HashMap::try_from(map("POLICY_CGROUPS")?)?),
@@ -314,6 +317,12 @@ impl PolicyMaps {
                 .insert(value, 1, 0)
                 .context("adding an InMap value (the values of all policies fill the map)")?;
             loaded.map_values.push(*value);
+        }
+        for entry in &compiled.addresses {
+            self.addresses
+                .insert(&address_key(entry), 1, 0)
+                .context("adding an address (the CIDRs of all policies fill the map)")?;
+            loaded.addresses.push(*entry);
         }
         if compiled.follows_fds {
             for (program, tracepoint) in DUPLICATE_TRACKING {
@@ -554,6 +563,9 @@ impl PolicyMaps {
         for value in &loaded.map_values {
             let _ = self.map_values.remove(value);
         }
+        for entry in &loaded.addresses {
+            let _ = self.addresses.remove(&address_key(entry));
+        }
         for (bit, binaries) in &loaded.follow_children {
             self.release_follow_bit(*bit, binaries);
         }
@@ -713,6 +725,14 @@ fn attachments(mechanism: &Mechanism) -> Vec<TracepointLink> {
     all.into_iter()
         .filter(|link| tracefs::syscall_event_exists(&link.name))
         .collect()
+}
+
+fn address_key(entry: &AddressEntry) -> Key<AddressMatch> {
+    let data = AddressMatch {
+        filter: entry.filter,
+        address: entry.address,
+    };
+    Key::new(32 + entry.bits, data)
 }
 
 fn string_key(entry: &StringEntry) -> Key<StringMatch> {
