@@ -234,6 +234,37 @@ fn capability_changes_compare_with_the_capabilities_at_exec() {
     });
 }
 
+#[test]
+fn return_actions_run_when_the_return_value_matches() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("return-actions");
+    std::fs::write(dir.join("x.opened"), "x").unwrap();
+    // Kills the opener once openat has returned an fd; a failed open (ENOENT) lives on.
+    let kill_on_open = policy(
+        "kill-on-open",
+        "  kprobes:\n  - call: sys_openat\n    syscall: true\n    return: true\n    args:\n    - index: 1\n      type: string\n    returnArg:\n      index: 0\n      type: int\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: Postfix\n        values: [\".opened\"]\n      matchReturnArgs:\n      - index: 0\n        operator: GT\n        values: [\"-1\"]\n      matchReturnActions:\n      - action: Sigkill\n",
+    );
+    common::runtime().block_on(async {
+        let mut source = start(&[&kill_on_open], Mode::Enforce);
+        let (opened, opened_out) = run(&dir, "/usr/bin/head", &["-c", "1", "x.opened"]);
+        let (missing, missing_out) = run(&dir, "/usr/bin/head", &["-c", "1", "y.opened"]);
+        let events = drain(&mut source);
+
+        assert_eq!(opened_out.status.signal(), Some(9), "{opened_out:?}");
+        assert!(opened_out.stdout.is_empty(), "killed before it read");
+        assert_eq!(missing_out.status.code(), Some(1), "{missing_out:?}");
+        let hits = hits_of(&events, "kill-on-open", opened);
+        assert_eq!(hits.len(), 1);
+        let EventBody::ProcessKprobe(hit) = &hits[0].body else {
+            panic!("{:?}", hits[0]);
+        };
+        assert_eq!(hit.action, "KPROBE_ACTION_SIGKILL");
+        assert!(hits_of(&events, "kill-on-open", missing).is_empty());
+    });
+}
+
 /// Compiles a program that calls dup(1) natively (x64 dup = 32) and through the ia32 entry
 /// (`int $0x80`, i386 dup = 41, x64's socket).
 fn dup_both_abis(dir: &Path) -> String {

@@ -555,10 +555,6 @@ impl SelectorCompiler<'_> {
                 "matchParentBinaries",
                 selector.match_parent_binaries.is_empty(),
             ),
-            (
-                "matchReturnActions",
-                selector.match_return_actions.is_empty(),
-            ),
         ];
         if let Some((field, _)) = unsupported.iter().find(|(_, empty)| !empty) {
             return Err(format!("{field}: not evaluated by tetrascope's probes yet"));
@@ -678,13 +674,24 @@ impl SelectorCompiler<'_> {
             [changes] => spec.capability_changes = self.capability_filter(changes),
             _ => return Err("matchCapabilityChanges: one filter per selector".into()),
         }
-        if selector.match_actions.len() > MAX_ACTIONS {
-            return Err(format!("matchActions: at most {MAX_ACTIONS}"));
+        // A return hook is evaluated once, at the return: its actions and then its return
+        // actions (only return hooks have those) all run there.
+        let actions: Vec<_> = (selector.match_actions.iter().enumerate())
+            .map(|(index, act)| ("matchActions", index, act))
+            .chain(
+                (selector.match_return_actions.iter().enumerate())
+                    .map(|(index, act)| ("matchReturnActions", index, act)),
+            )
+            .collect();
+        if actions.len() > MAX_ACTIONS {
+            return Err(format!(
+                "matchActions: at most {MAX_ACTIONS} actions here, matchReturnActions included"
+            ));
         }
-        for (index, act) in selector.match_actions.iter().enumerate() {
-            spec.actions[index] = self
+        for (slot, (field, index, act)) in actions.into_iter().enumerate() {
+            spec.actions[slot] = self
                 .action(act)
-                .map_err(|e| format!("matchActions[{index}].{e}"))?;
+                .map_err(|e| format!("{field}[{index}].{e}"))?;
         }
         Ok(spec)
     }
