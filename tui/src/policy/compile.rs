@@ -21,6 +21,7 @@ use super::{
     names::{self, ADDRESS_FAMILIES, IP_PROTOCOLS, Names, TCP_STATES},
     resolve::{CGROUP_OVERRIDES, HookKind, Mechanism, ResolvedHook, syscall_of},
     tracepoint_arg,
+    user_actions::UserAction,
 };
 use crate::event::syscalls::{compat_abi, native_abi, syscall_name, syscall_number};
 
@@ -55,6 +56,8 @@ pub struct HookMeta {
     pub args: Vec<(ArgType, Option<String>)>,
     /// Set for hooks at a syscall's exit: the type of the return value.
     pub return_type: Option<ArgType>,
+    /// The user-space actions (GetUrl, DnsLookup) of each selector, by position.
+    pub user_actions: Vec<Vec<UserAction>>,
 }
 
 #[derive(Clone, Debug)]
@@ -261,6 +264,7 @@ impl Compiler<'_> {
         }
         spec.selector_count = selectors.len() as u32;
         let types: Vec<ArgType> = arg_types.iter().map(|(ty, _)| *ty).collect();
+        let mut user_actions = Vec::new();
         for (index, selector) in selectors.iter().enumerate() {
             let mut compiler = SelectorCompiler {
                 args: &args,
@@ -276,6 +280,7 @@ impl Compiler<'_> {
                 map_values,
                 addresses,
                 postfix: false,
+                user_actions: Vec::new(),
             };
             spec.selectors[index] = compiler
                 .compile(selector)
@@ -283,6 +288,7 @@ impl Compiler<'_> {
             if compiler.postfix {
                 spec.flags |= hook_flags::POSTFIX;
             }
+            user_actions.push(compiler.user_actions);
         }
         Ok(CompiledHook {
             spec,
@@ -308,9 +314,20 @@ impl Compiler<'_> {
                 args: arg_types,
                 return_type: is_return
                     .then(|| parts.return_arg.map_or(ArgType::Long, |arg| arg.ty)),
+                user_actions,
             },
             record_fields,
         })
+    }
+}
+
+/// The user-space part of an action: GetUrl's URL, DnsLookup's name (validation made sure
+/// they are there).
+fn user_action(act: &super::model::ActionSelector) -> Option<UserAction> {
+    match act.action {
+        ActionKind::GetUrl => Some(UserAction::GetUrl(act.arg_url.clone()?)),
+        ActionKind::DnsLookup => Some(UserAction::DnsLookup(act.arg_fqdn.clone()?)),
+        _ => None,
     }
 }
 
@@ -545,6 +562,8 @@ struct SelectorCompiler<'a> {
     addresses: &'a mut Vec<AddressEntry>,
     /// Some filter compares ends of strings.
     postfix: bool,
+    /// The selector's user-space actions, done once its event arrives.
+    user_actions: Vec<UserAction>,
 }
 
 impl SelectorCompiler<'_> {
@@ -692,6 +711,7 @@ impl SelectorCompiler<'_> {
             spec.actions[slot] = self
                 .action(act)
                 .map_err(|e| format!("{field}[{index}].{e}"))?;
+            self.user_actions.extend(user_action(act));
         }
         Ok(spec)
     }
@@ -970,6 +990,9 @@ impl SelectorCompiler<'_> {
             ActionKind::FollowFd => action::FOLLOW_FD,
             ActionKind::UnfollowFd => action::UNFOLLOW_FD,
             ActionKind::CopyFd => action::COPY_FD,
+            // Done in user space when the event arrives (`user_action`): nothing for the probes
+            // but the post.
+            ActionKind::GetUrl | ActionKind::DnsLookup => action::NONE,
             ActionKind::Override if self.overridable => action::OVERRIDE,
             ActionKind::Override => {
                 return Err(format!(

@@ -11,6 +11,7 @@ use super::{
     compile::{HookEvent, HookMeta},
     model::ArgType,
     names::{ADDRESS_FAMILIES, IP_PROTOCOLS, Names, SOCKET_TYPES, TCP_STATES},
+    user_actions::UserAction,
 };
 use crate::{
     event::{
@@ -60,7 +61,16 @@ pub fn hit_body(
     if hit.outcome & outcome::SPARED != 0 {
         tags.push(TAG_SPARED.to_owned());
     }
-    let action = action_name(hit.outcome, killing).to_owned();
+    let action = match action_name(hit.outcome, killing) {
+        // A plain post of a selector with a user-space action is named after that action.
+        "KPROBE_ACTION_POST" => match selector_user_actions(meta, hit).first() {
+            Some(UserAction::GetUrl(_)) => "KPROBE_ACTION_GETURL",
+            Some(UserAction::DnsLookup(_)) => "KPROBE_ACTION_DNSLOOKUP",
+            None => "KPROBE_ACTION_POST",
+        },
+        other => other,
+    }
+    .to_owned();
     let (policy_name, message) = (meta.policy_name.clone(), meta.message.clone());
     match &meta.event {
         HookEvent::Kprobe => EventBody::ProcessKprobe(ProcessKprobe {
@@ -120,6 +130,12 @@ pub fn hit_body(
             ..ProcessUprobe::default()
         }),
     }
+}
+
+/// The user-space actions (GetUrl, DnsLookup) of the selector that matched.
+pub fn selector_user_actions<'a>(meta: &'a HookMeta, hit: &PolicyHit) -> &'a [UserAction] {
+    let position = (hit.selector as usize).wrapping_sub(1);
+    meta.user_actions.get(position).map_or(&[], Vec::as_slice)
 }
 
 /// Tetragon's `KprobeAction` for what the hit did.

@@ -9,6 +9,7 @@ pub mod parse;
 pub mod resolve;
 pub mod tracepoint_arg;
 pub mod tracepoint_format;
+pub mod user_actions;
 pub mod validate;
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod slot_book;
 use std::{
     collections::BTreeMap,
     path::Path,
+    sync::OnceLock,
     time::{Duration, Instant},
 };
 
@@ -23,6 +24,7 @@ use crate::{
         model::{Mode, TracingPolicy},
         resolve::KernelFeatures,
         store::{PolicyEntry, PolicySource, PolicyStore},
+        user_actions::UserActions,
     },
     sensor::{
         FileAccess, PolicyHit, ProcessImage, Sensor, SensorOptions, SensorRecord, StartupReport,
@@ -63,6 +65,8 @@ pub struct LocalSource {
     last_tick: u64,
     /// Pod metadata for container processes, with `--kube`.
     pods: Option<PodEnricher>,
+    /// The worker of GetUrl and DnsLookup, started by the first hit that asks for one.
+    user_actions: OnceLock<UserActions>,
 }
 
 impl LocalSource {
@@ -107,6 +111,7 @@ impl LocalSource {
             files: file_log::FileLog::new(),
             last_tick: BootClock::ktime_now(),
             pods: pods.map(|pods| PodEnricher::new(pods, POD_WAIT)),
+            user_actions: OnceLock::new(),
         };
         Ok((source, report, seeded))
     }
@@ -237,6 +242,11 @@ impl LocalSource {
             return None;
         }
         let meta = self.policies.hook_meta(hit.hook)?;
+        for action in hit_event::selector_user_actions(meta, hit) {
+            self.user_actions
+                .get_or_init(UserActions::start)
+                .queue(action);
+        }
         Some(
             self.table
                 .process_event(hit.ktime, hit.pid, hit.tid, |process, parent| {
