@@ -39,7 +39,7 @@ if [ "$(id -u)" = 0 ]; then
   cargo test --release --locked -p tetrascope-tests --test kube_policies bench_apply -- --ignored --nocapture 2>&1 | grep -E '^(round|kube:)'
 
   echo "== policies: cost per read(2) of a loaded policy that does not match, load/switch time, read-to-kill (root)"
-  cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -E '^(policy|read to kill)'
+  cargo test --release --locked -p tetrascope-tests --test policy_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -oE '(policy (overhead|load)|read to kill).*'
 
   echo "== syscall counter: cost per syscall and its breakdown; file tracking: cost per open, events/s without loss (root)"
   cargo test --release --locked -p tetrascope-tests --test syscall_overhead -- --ignored --nocapture --test-threads=1 2>&1 | grep -oE '(syscall counter|file events): .*'

@@ -1,22 +1,28 @@
 //! Numbers, not verdicts (run by scripts/bench.sh, as root, in release): what a loaded policy
-//! that does not match costs each `read`, and how long loading and switching a policy take.
+//! that does not match costs each `read` (the IRIS policy) and each `connect` (socket
+//! operators), and how long loading and switching a policy take.
 mod common;
 
 use std::{
     fs::File,
     io::Read,
+    net::{SocketAddr, TcpListener, TcpStream},
     time::{Duration, Instant},
 };
 
-use common::require_root;
+use common::{engine::start, require_root};
 use tetrascope::{
     event::{Event, EventBody},
-    policy::{model::Mode, store::PolicySource},
+    policy::{
+        model::{Mode, TracingPolicy},
+        store::PolicySource,
+    },
     sensor::SensorOptions,
     source::local::LocalSource,
 };
 
 const READS: u32 = 1_000_000;
+const CONNECTS: u32 = 20_000;
 const ROUNDS: usize = 7;
 
 /// Mean cost of a one-byte `read` of /dev/zero on this thread.
@@ -35,6 +41,95 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// `cost` with the engine running (no observations) without `policy` and with it loaded in
+/// monitor mode, over interleaved rounds (the order alternates so that drift favours neither);
+/// and each load's time and the mean time of an enable or disable.
+fn with_and_without(policy: &TracingPolicy, cost: impl Fn() -> f64) -> Rounds {
+    let mut rounds = Rounds::default();
+    common::runtime().block_on(async {
+        let mut source = start(&[], Mode::Monitor);
+        for round in 0..ROUNDS {
+            for loaded in [round.is_multiple_of(2), !round.is_multiple_of(2)] {
+                if !loaded {
+                    rounds.baseline.push(cost());
+                    continue;
+                }
+                let started = Instant::now();
+                source
+                    .add_policy(policy.clone(), PolicySource::Api, Some(Mode::Monitor))
+                    .unwrap();
+                rounds.loads.push(started.elapsed());
+                let started = Instant::now();
+                for _ in 0..100 {
+                    source.set_policy_enabled(&policy.name, false).unwrap();
+                    source.set_policy_enabled(&policy.name, true).unwrap();
+                }
+                rounds.toggles.push(started.elapsed() / 200);
+                rounds.loaded.push(cost());
+                source.remove_policy(&policy.name).unwrap();
+            }
+        }
+    });
+    rounds
+}
+
+#[derive(Default)]
+struct Rounds {
+    baseline: Vec<f64>,
+    loaded: Vec<f64>,
+    loads: Vec<Duration>,
+    toggles: Vec<Duration>,
+}
+
+impl Rounds {
+    fn report(&self, call: &str, policy: &str) {
+        let deltas: Vec<f64> = (self.baseline.iter().zip(&self.loaded))
+            .map(|(b, l)| l - b)
+            .collect();
+        println!(
+            "policy overhead: {call} {:.1} ns without, {:.1} ns with {policy} loaded (monitor, no match): +{:.1} ns median of {ROUNDS} interleaved rounds",
+            median(self.baseline.clone()),
+            median(self.loaded.clone()),
+            median(deltas)
+        );
+        println!(
+            "policy load of {policy} (resolve, compile, maps, attach): median {:.2} ms; enable or disable: median {:.1} µs",
+            median(self.loads.iter().map(|d| d.as_secs_f64() * 1e3).collect()),
+            median(self.toggles.iter().map(|d| d.as_secs_f64() * 1e6).collect())
+        );
+    }
+}
+
+/// Mean cost of a TCP connect to a closed port of 127.0.0.1 (socket, connect refused, close).
+fn connect_cost(port: u16) -> f64 {
+    let to = SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    for _ in 0..CONNECTS {
+        assert!(TcpStream::connect(to).is_err());
+    }
+    started.elapsed().as_nanos() as f64 / f64::from(CONNECTS)
+}
+
+#[test]
+#[ignore = "a benchmark: scripts/bench.sh runs it"]
+fn cost_of_a_socket_policy_per_connect() {
+    if !require_root() {
+        return;
+    }
+    // Reads the socket and the address of every connect, compares the address with a CIDR and
+    // the socket's family; neither matches.
+    let policy = common::engine::policy(
+        "socket-bench",
+        "  kprobes:\n  - call: security_socket_connect\n    syscall: false\n    args:\n    - index: 0\n      type: socket\n    - index: 1\n      type: sockaddr\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: SAddr\n        values: [\"10.0.0.0/8\"]\n      - index: 0\n        operator: Family\n        values: [AF_INET6]\n      matchActions:\n      - action: Sigkill\n",
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    with_and_without(&policy, || connect_cost(port)).report("connect(2)", "a socket policy");
+}
+
 #[test]
 #[ignore = "a benchmark: scripts/bench.sh runs it"]
 fn cost_of_a_loaded_policy_that_does_not_match() {
@@ -42,50 +137,7 @@ fn cost_of_a_loaded_policy_that_does_not_match() {
         return;
     }
     let iris = common::shared_policy("iris-read-file-sigkill.yaml");
-    let runtime = common::runtime();
-    let (mut baseline, mut loaded, mut added) = (Vec::new(), Vec::new(), Vec::new());
-    let mut toggles = Vec::new();
-    for round in 0..ROUNDS {
-        let measure_loaded = |added: &mut Vec<Duration>, toggles: &mut Vec<Duration>| {
-            runtime.block_on(async {
-                let (mut source, _, _) =
-                    LocalSource::start("bench".into(), SensorOptions::default()).unwrap();
-                let started = Instant::now();
-                source
-                    .add_policy(iris.clone(), PolicySource::Api, Some(Mode::Monitor))
-                    .unwrap();
-                added.push(started.elapsed());
-                let started = Instant::now();
-                for _ in 0..100 {
-                    source.set_policy_enabled(&iris.name, false).unwrap();
-                    source.set_policy_enabled(&iris.name, true).unwrap();
-                }
-                toggles.push(started.elapsed() / 200);
-                read_cost()
-            })
-        };
-        // Alternate the order so that drift does not favour one side.
-        if round % 2 == 0 {
-            baseline.push(read_cost());
-            loaded.push(measure_loaded(&mut added, &mut toggles));
-        } else {
-            loaded.push(measure_loaded(&mut added, &mut toggles));
-            baseline.push(read_cost());
-        }
-    }
-    let deltas: Vec<f64> = baseline.iter().zip(&loaded).map(|(b, l)| l - b).collect();
-    println!(
-        "policy overhead: read(2) {:.1} ns without, {:.1} ns with the IRIS policy loaded (monitor, no match): +{:.1} ns median of {ROUNDS} interleaved rounds",
-        median(baseline),
-        median(loaded),
-        median(deltas)
-    );
-    let ms = |d: &Duration| d.as_secs_f64() * 1e3;
-    println!(
-        "policy load (resolve, compile, maps, attach 7 tracepoints): median {:.2} ms; enable or disable: median {:.1} µs",
-        median(added.iter().map(ms).collect()),
-        median(toggles.iter().map(|d| d.as_secs_f64() * 1e6).collect())
-    );
+    with_and_without(&iris, read_cost).report("read(2)", "the IRIS policy");
 }
 
 /// From the `read` of the key to the reader's exit, as the kernel timed both (event times).
