@@ -224,12 +224,10 @@ fn rate_arg(hit: &HitRecord, i: usize, kind: u32, out: &mut [u8; RATE_ARG_BYTES]
     if matches!(kind, arg_kind::CHAR_BUF | arg_kind::NONE) {
         return;
     }
-    let slot = hit.string_slot[i];
-    if slot == u32::MAX {
+    let Some(string) = filled_slot(hit, i) else {
         out[..8].copy_from_slice(&hit.values[i].to_ne_bytes());
         return;
-    }
-    let string = unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+    };
     let len = (unsafe { (*string).len } as usize).min(RATE_ARG_BYTES);
     unsafe {
         bpf_probe_read_kernel(
@@ -750,6 +748,16 @@ fn pid_matches(
     filter.matches(pid)
 }
 
+/// The string slot argument `arg` filled (its string, path, buffer or record), if it took one.
+#[inline(always)]
+fn filled_slot(hit: &HitRecord, arg: usize) -> Option<*const StringArg> {
+    let slot = hit.string_slot[arg];
+    if slot == u32::MAX {
+        return None;
+    }
+    Some(unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) })
+}
+
 #[inline(always)]
 fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
     let arg = filter.arg as usize;
@@ -757,13 +765,7 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
         return false;
     }
     match spec.arg_kind[arg] {
-        kind if arg_kind::is_text(kind) => {
-            let slot = hit.string_slot[arg];
-            if slot == u32::MAX {
-                return false;
-            }
-            let string =
-                unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
+        kind if arg_kind::is_text(kind) => filled_slot(hit, arg).is_some_and(|string| {
             strings::matches(
                 filter.op,
                 filter.strings,
@@ -771,15 +773,9 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
                 unsafe { (&raw const (*string).tail) as *const u8 },
                 unsafe { (*string).len },
             )
-        }
+        }),
         kind if arg_kind::is_socket(kind) => {
-            let slot = hit.string_slot[arg];
-            if slot == u32::MAX {
-                return false;
-            }
-            let record =
-                unsafe { (&raw const hit.strings as *const StringArg).add((slot & 1) as usize) };
-            sockets::matches(filter, record)
+            filled_slot(hit, arg).is_some_and(|record| sockets::matches(filter, record))
         }
         _ if matches!(filter.op, op::IN_MAP | op::NOT_IN_MAP) => {
             let key = MapValue {
