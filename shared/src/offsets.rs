@@ -56,6 +56,8 @@ pub struct Offsets {
     pub socket_sk: u32,
     pub file_f_inode: u32,
     pub inode_i_mode: u32,
+    /// `dentry.d_inode`: the file mode of a path argument (FileType).
+    pub dentry_d_inode: u32,
     pub file_private_data: u32,
     pub cred_user_ns: u32,
     pub user_ns_ns: u32,

@@ -258,6 +258,10 @@ pub mod op {
     pub const PROTOCOL: u32 = 28;
     pub const FAMILY: u32 = 29;
     pub const STATE: u32 = 30;
+    /// A path's file type (`StringArg::mode`) is one of those whose bits (`1 << (mode >> 12)`)
+    /// `values[0]` holds.
+    pub const FILE_TYPE: u32 = 31;
+    pub const NOT_FILE_TYPE: u32 = 32;
 }
 
 /// Data of `ADDRESSES`' keys: a filter's CIDR, IPv4 ones mapped into IPv6 (`::ffff:a.b.c.d`)
@@ -586,7 +590,8 @@ pub struct StringArg {
     pub len: u32,
     /// `path_status` for paths; 0 for plain strings; a buffer's full length (`CHAR_BUF`).
     pub status: u32,
-    pub _pad: u32,
+    /// A path's file mode (`inode.i_mode`; its type for FileType), 0 when unknown.
+    pub mode: u32,
     /// The last `POSTFIX_LEN` bytes reversed (postfix matching), when the hook needs them.
     pub tail: [u8; POSTFIX_LEN],
     pub bytes: [u8; STRING_SLOT],

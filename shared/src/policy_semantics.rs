@@ -122,6 +122,19 @@ impl ArgFilter {
     }
 }
 
+impl ArgFilter {
+    pub const fn is_file_type(&self) -> bool {
+        matches!(self.op, op::FILE_TYPE | op::NOT_FILE_TYPE)
+    }
+
+    /// FileType and NotFileType on a path's file `mode`; an unknown mode (0) matches neither.
+    #[inline(always)]
+    pub fn matches_file_type(&self, mode: u32) -> bool {
+        let listed = self.values[0] as u64 & (1 << ((mode >> 12) & 15)) != 0;
+        mode != 0 && listed == (self.op == op::FILE_TYPE)
+    }
+}
+
 /// `string_verdict`'s `prefix` when no stored string starts the string. (A plain integer, not
 /// an `Option`: the verifier rejects the uninitialised payload register an `Option` compare
 /// reads.)

@@ -265,6 +265,56 @@ fn return_actions_run_when_the_return_value_matches() {
     });
 }
 
+#[test]
+fn file_types_select_the_files_installed_by_their_type() {
+    if !require_root() {
+        return;
+    }
+    let dir = marker_dir("file-types");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("plain.txt"), "x").unwrap();
+    let by_type = |name: &str, operator: &str| {
+        policy(
+            name,
+            &format!(
+                "  kprobes:\n  - call: fd_install\n    syscall: false\n    args:\n    - index: 0\n      type: int\n    - index: 1\n      type: file\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: {operator}\n        values: [dir]\n"
+            ),
+        )
+    };
+    let dirs = by_type("dirs", "FileType");
+    let not_dirs = by_type("not-dirs", "NotFileType");
+    common::runtime().block_on(async {
+        let mut source = start(&[&dirs, &not_dirs], Mode::Enforce);
+        let (lister, listed) = run(&dir, "/usr/bin/ls", &["sub"]);
+        let (reader, read) = run(&dir, "/usr/bin/head", &["-c", "1", "plain.txt"]);
+        let events = drain(&mut source);
+        assert!(listed.status.success() && read.status.success());
+
+        let paths = |policy: &str, pid| -> Vec<String> {
+            hits_of(&events, policy, pid)
+                .iter()
+                .filter_map(|event| match &event.body {
+                    EventBody::ProcessKprobe(hit) => {
+                        hit.args[1]["file_arg"]["path"].as_str().map(str::to_owned)
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let sub = dir.join("sub").display().to_string();
+        let plain = dir.join("plain.txt").display().to_string();
+        assert!(
+            paths("dirs", lister).contains(&sub),
+            "{:?}",
+            paths("dirs", lister)
+        );
+        // head opens directories too (its locale's), never its file as one.
+        assert!(!paths("dirs", reader).contains(&plain));
+        assert!(paths("not-dirs", reader).contains(&plain));
+        assert!(!paths("not-dirs", lister).contains(&sub));
+    });
+}
+
 /// Compiles a program that calls dup(1) natively (x64 dup = 32) and through the ia32 entry
 /// (`int $0x80`, i386 dup = 41, x64's socket).
 fn dup_both_abis(dir: &Path) -> String {

@@ -345,6 +345,8 @@ fn read_arg(spec: &HookSpec, i: usize, eval: &mut EvalState, hit: &mut HitRecord
         return true;
     }
     let slot = unsafe { (&raw mut hit.strings as *mut StringArg).add(used & 1) };
+    // Only a path walk knows the file's mode.
+    unsafe { (*slot).mode = 0 };
     let via_follow = kind == arg_kind::FD && spec.flags & hook_flags::FD_VIA_FOLLOW != 0;
     let task = eval.task as usize;
     let read = match kind {
@@ -528,6 +530,10 @@ fn read_path(path: usize, task: usize, slot: *mut StringArg) -> bool {
         return empty_path(slot);
     }
     path::resolve_forwards(path, root, slot);
+    let mode = kernel::kread::<usize>(path, kernel::off!(path_dentry))
+        .and_then(|dentry| kernel::kread::<usize>(dentry, kernel::off!(dentry_d_inode)))
+        .and_then(|inode| kernel::kread::<u16>(inode, kernel::off!(inode_i_mode)));
+    unsafe { (*slot).mode = mode.map_or(0, u32::from) };
     true
 }
 
@@ -766,6 +772,9 @@ fn arg_matches(spec: &HookSpec, filter: &ArgFilter, hit: &HitRecord) -> bool {
     }
     match spec.arg_kind[arg] {
         kind if arg_kind::is_text(kind) => filled_slot(hit, arg).is_some_and(|string| {
+            if filter.is_file_type() {
+                return filter.matches_file_type(unsafe { (*string).mode });
+            }
             strings::matches(
                 filter.op,
                 filter.strings,

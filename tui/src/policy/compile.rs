@@ -793,6 +793,12 @@ impl SelectorCompiler<'_> {
             }
             return integer_filter(filter, position);
         }
+        if matches!(
+            filter.operator,
+            ArgOperator::FileType | ArgOperator::NotFileType
+        ) {
+            return file_type_filter(filter, position);
+        }
         let operator = match filter.operator {
             ArgOperator::Equal => op::EQUAL,
             ArgOperator::NotEqual => op::NOT_EQUAL,
@@ -1110,6 +1116,36 @@ fn integer_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, Stri
         values: [0; MAX_VALUES],
     };
     spec.values[..values.len()].copy_from_slice(&values);
+    Ok(spec)
+}
+
+/// FileType or NotFileType: the bits (`1 << (S_IFMT type >> 12)`) of the types named.
+fn file_type_filter(filter: &ArgSelector, position: u32) -> Result<ArgFilter, String> {
+    let mut mask = 0u64;
+    for (i, value) in filter.values.iter().enumerate() {
+        let s_ifmt: u64 = match value.as_str() {
+            "fifo" | "pipe" => 0o010000,
+            "chr" | "char" => 0o020000,
+            "dir" => 0o040000,
+            "blk" | "block" => 0o060000,
+            "reg" | "regular" => 0o100000,
+            "lnk" | "link" => 0o120000,
+            "sock" | "socket" => 0o140000,
+            other => return Err(format!("values[{i}]: unknown file type {other:?}")),
+        };
+        mask |= 1 << (s_ifmt >> 12);
+    }
+    let mut spec = ArgFilter {
+        op: match filter.operator {
+            ArgOperator::FileType => op::FILE_TYPE,
+            _ => op::NOT_FILE_TYPE,
+        },
+        arg: position,
+        count: 1,
+        strings: 0,
+        values: [0; MAX_VALUES],
+    };
+    spec.values[0] = mask as i64;
     Ok(spec)
 }
 
@@ -1591,5 +1627,26 @@ mod tests {
         };
         assert_eq!(saddr.compared_address(&unix), None);
         assert!(!socket_filter_of(op::NOT_SADDR, &[]).matches_socket(&unix, false));
+    }
+
+    #[test]
+    fn file_types_compare_the_type_bits_of_the_mode() {
+        let selector = |operator: &str| -> ArgSelector {
+            let policy = crate::policy::parse_str(
+                &format!("apiVersion: cilium.io/v1alpha1\nkind: TracingPolicy\nmetadata:\n  name: t\nspec:\n  kprobes:\n  - call: fd_install\n    args:\n    - index: 1\n      type: file\n    selectors:\n    - matchArgs:\n      - index: 1\n        operator: {operator}\n        values: [dir, socket]\n"),
+                None,
+            )
+            .unwrap()
+            .remove(0);
+            policy.spec.kprobes[0].selectors[0].match_args[0].clone()
+        };
+        let is = file_type_filter(&selector("FileType"), 1).unwrap();
+        let is_not = file_type_filter(&selector("NotFileType"), 1).unwrap();
+        let (dir, socket, regular) = (0o040755, 0o140777, 0o100644);
+        assert!(is.matches_file_type(dir) && is.matches_file_type(socket));
+        assert!(!is.matches_file_type(regular));
+        assert!(is_not.matches_file_type(regular) && !is_not.matches_file_type(dir));
+        // A mode nobody read matches neither.
+        assert!(!is.matches_file_type(0) && !is_not.matches_file_type(0));
     }
 }

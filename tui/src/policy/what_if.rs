@@ -316,6 +316,8 @@ impl WhatIf {
     fn arg_matches(&self, spec: &HookSpec, filter: &ArgFilter, values: &Values) -> bool {
         let arg = filter.arg as usize;
         match spec.arg_kind.get(arg) {
+            // Recorded events carry a file's path, not its type: FileType cannot be decided.
+            Some(&kind) if arg_kind::is_text(kind) && filter.is_file_type() => false,
             Some(&kind) if arg_kind::is_text(kind) => values
                 .text(arg)
                 .is_some_and(|text| self.string_matches(filter.op, filter.strings, text)),

@@ -74,6 +74,7 @@ pub fn resolve(btf_path: &str) -> Result<Offsets> {
         socket_sk: at("socket", "sk")?,
         file_f_inode: at("file", "f_inode")?,
         inode_i_mode: at("inode", "i_mode")?,
+        dentry_d_inode: at("dentry", "d_inode")?,
         file_private_data: at("file", "private_data")?,
         cred_user_ns: at("cred", "user_ns")?,
         user_ns_ns: at("user_namespace", "ns")?,
